@@ -1,0 +1,33 @@
+"""Dateline: a publishing system for small newsrooms."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the application: configuration, extensions, blueprints, commands."""
+    from blog import articles, auth, cli, config, database, dates, editor, hx, media, sidebars, site
+
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    config.load(app, test_config)
+    database.init_app(app)
+    auth.init_app(app)
+    hx.init_app(app)
+    dates.init_app(app)
+    site.init_app(app)
+    cli.init_app(app)
+    for module in (articles, sidebars, editor, auth, media, site):
+        app.register_blueprint(module.bp)
+    return app

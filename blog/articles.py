@@ -1,0 +1,75 @@
+"""Reader pages: the front page, the article page, and the listings."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, current_app, render_template
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from blog.extensions import db
+from blog.models import Article, Section, Tag, User
+
+bp = Blueprint("articles", __name__)
+
+
+def _listing(template: str, query: sa.Select[tuple[Article]], heading: str, intro: str = "") -> str:
+    page = db.paginate(query, per_page=current_app.config["ARTICLES_PER_PAGE"])
+    return render_template(template, page=page, heading=heading, intro=intro)
+
+
+@bp.get("/")
+def index() -> ResponseReturnValue:
+    """The front page: the lead story on the first page, then the latest, paginated."""
+    lead = next(iter(Article.featured_latest(1) or Article.latest(1)), None)
+    query = Article.public()
+    if lead is not None:
+        query = query.where(Article.id != lead.id)
+    page = db.paginate(query, per_page=current_app.config["ARTICLES_PER_PAGE"])
+    return render_template("articles/index.html", lead=lead if page.page == 1 else None, page=page)
+
+
+@bp.get("/articles/<slug>")
+def detail(slug: str) -> ResponseReturnValue:
+    """One article; drafts and scheduled ones only for signed-in staff."""
+    article = Article.by_slug(slug)
+    if article is None or not (article.is_public or current_user.is_authenticated):
+        abort(404)
+    return render_template("articles/detail.html", article=article)
+
+
+@bp.get("/featured")
+def featured() -> ResponseReturnValue:
+    """All featured articles, newest first."""
+    query = Article.public().where(Article.featured.is_(True))
+    return _listing("articles/featured.html", query, "Featured posts", "Picked by our editors.")
+
+
+@bp.get("/latest")
+def latest() -> ResponseReturnValue:
+    """All published articles, newest first."""
+    return _listing("articles/latest.html", Article.public(), "Latest posts")
+
+
+@bp.get("/sections/<slug>")
+def section(slug: str) -> ResponseReturnValue:
+    """The articles of one section."""
+    found = db.first_or_404(sa.select(Section).where(Section.slug == slug))
+    query = Article.public().where(Article.section_id == found.id)
+    return _listing("articles/section.html", query, found.name)
+
+
+@bp.get("/tags/<slug>")
+def tag(slug: str) -> ResponseReturnValue:
+    """The articles with one tag."""
+    found = db.first_or_404(sa.select(Tag).where(Tag.slug == slug))
+    query = Article.public().where(Article.tags.any(Tag.id == found.id))
+    return _listing("articles/tag.html", query, f"Tagged “{found.name}”")
+
+
+@bp.get("/authors/<username>")
+def author(username: str) -> ResponseReturnValue:
+    """The articles of one author."""
+    found = db.first_or_404(sa.select(User).where(User.username == username))
+    query = Article.public().where(Article.author_id == found.id)
+    return _listing("articles/author.html", query, found.display_name)

@@ -1,0 +1,56 @@
+"""Configuration: defaults in code, then instance/config.py, then FLASK_* environment variables."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+DEFAULTS: dict[str, Any] = {
+    "SITE_NAME": "Dateline",
+    "TIMEZONE": "UTC",
+    "ARTICLES_PER_PAGE": 10,
+    "SIDEBAR_SIZE": 5,
+    "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+    "MAX_IMAGE_PIXELS": 50_000_000,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "WTF_CSRF_TIME_LIMIT": None,
+}
+
+
+def load(app: Flask, test_config: dict[str, Any] | None) -> None:
+    """Fill ``app.config`` from the defaults, the instance file and the environment."""
+    app.config.from_mapping(DEFAULTS)
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_prefixed_env()
+    else:
+        app.config.from_mapping(test_config)
+    instance = Path(app.instance_path)
+    app.config.setdefault("SQLALCHEMY_DATABASE_URI", f"sqlite:///{instance / 'dateline.db'}")
+    app.config.setdefault("MEDIA_DIR", str(instance / "media"))
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _stored_secret_key(instance / "secret_key")
+
+
+def _stored_secret_key(path: Path) -> str:
+    """Return the key kept in ``path``, generating it (mode 0600) on first use."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another worker won the race; use its key
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as file:
+        file.write(key)
+    return key

@@ -1,0 +1,144 @@
+"""The newsroom: dashboard, the article form, live preview, slug check, delete."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from slugify import slugify
+
+from blog.auth import staff_required
+from blog.dates import local
+from blog.extensions import db
+from blog.forms import ArticleForm, slug_taken
+from blog.hx import fragment, hx_redirect
+from blog.models import Article, Section, User
+from blog.saving import save_article, unique_slug
+
+bp = Blueprint("editor", __name__, url_prefix="/editor")
+
+DASHBOARD_SIZE = 50
+
+
+@bp.before_request
+@staff_required
+def _require_staff() -> None:
+    """Every editor route needs a signed-in member of the newsroom."""
+
+
+def _filtered(text: str) -> list[Article]:
+    query = sa.select(Article).order_by(Article.updated_at.desc()).limit(DASHBOARD_SIZE)
+    if text:
+        pattern = f"%{text}%"
+        query = query.join(Article.author).where(
+            sa.or_(
+                Article.title.ilike(pattern),
+                Article.slug.ilike(pattern),
+                Article.status.ilike(pattern),
+                User.display_name.ilike(pattern),
+            )
+        )
+    return list(db.session.scalars(query))
+
+
+@bp.get("/")
+def dashboard() -> ResponseReturnValue:
+    """All articles with status, author and dates; ``?q=`` narrows the list."""
+    text = request.args.get("q", "").strip()
+    return render_template("editor/dashboard.html", articles=_filtered(text), q=text)
+
+
+@bp.get("/rows")
+def rows() -> ResponseReturnValue:
+    """The dashboard's rows for a filter, naming the full page they stand for."""
+    text = request.args.get("q", "").strip()
+    full_page = url_for("editor.dashboard", q=text or None)
+    return fragment("editor/_rows.html", articles=_filtered(text), q=text, replace_url=full_page)
+
+
+def _editable(article_id: int) -> Article:
+    article = db.get_or_404(Article, article_id)
+    if not current_user.can_edit(article):
+        abort(403)
+    return article
+
+
+@bp.route("/articles/new", methods=["GET", "POST"])
+def new() -> ResponseReturnValue:
+    """Write a new article."""
+    form = ArticleForm(can_publish=current_user.can_publish)
+    if form.validate_on_submit():
+        article = save_article(form, current_user)
+        db.session.commit()
+        flash(f"Saved “{article.title}”.")
+        return hx_redirect(url_for("editor.edit", article_id=article.id))
+    return _form_page(form, None)
+
+
+@bp.route("/articles/<int:article_id>/edit", methods=["GET", "POST"])
+def edit(article_id: int) -> ResponseReturnValue:
+    """Change an article."""
+    article = _editable(article_id)
+    form = ArticleForm(obj=article, article=article, can_publish=current_user.can_publish)
+    if request.method == "GET":
+        form.section.data = article.section.name if article.section else ""
+        form.tags.data = ", ".join(tag.name for tag in article.tags)
+        form.published_at.data = local(article.published_at) if article.published_at else None
+        form.hero_image.data = None
+    if form.validate_on_submit():
+        save_article(form, current_user, article)
+        db.session.commit()
+        flash(f"Saved “{article.title}”.")
+        return hx_redirect(url_for("editor.edit", article_id=article.id))
+    return _form_page(form, article)
+
+
+def _form_page(form: ArticleForm, article: Article | None) -> ResponseReturnValue:
+    """The form page; after errors, with everything typed and the preview of it."""
+    preview = article
+    if form.errors or article is None:
+        preview = Article(body=form.body.data or "", dateline=form.dateline.data or "")
+        preview.render()
+    sections = db.session.scalars(sa.select(Section.name).order_by(Section.name))
+    context = {"form": form, "article": article, "preview": preview, "sections": sections}
+    return render_template("editor/edit.html", **context), 422 if form.errors else 200
+
+
+@bp.post("/preview")
+def preview() -> ResponseReturnValue:
+    """The body rendered exactly as saving would, for the preview pane."""
+    draft = Article(body=request.form.get("body", ""), dateline=request.form.get("dateline", ""))
+    draft.render()
+    return fragment("editor/_preview.html", article=draft)
+
+
+@bp.get("/slug-check")
+def slug_check() -> ResponseReturnValue:
+    """Say inline whether the slug typed (or the one the headline gives) is free."""
+    article = db.session.get(Article, request.args.get("article_id", type=int) or 0)
+    typed = request.args.get("slug", "").strip()
+    title = request.args.get("title", "").strip()
+    context: dict[str, object] = {"typed": typed}
+    if typed:
+        context["suggestion"] = slugify(typed)
+        context["malformed"] = context["suggestion"] != typed
+        context["taken_by"] = None if context["malformed"] else slug_taken(typed, article)
+        if context["taken_by"] is not None:
+            context["suggestion"] = unique_slug(typed, article)
+    elif title:
+        context["suggestion"] = unique_slug(title, article)
+    return fragment("editor/_slug_check.html", **context)
+
+
+@bp.route("/articles/<int:article_id>/delete", methods=["GET", "POST"])
+def delete(article_id: int) -> ResponseReturnValue:
+    """Ask for confirmation, then delete the article."""
+    article = _editable(article_id)
+    if request.method == "POST":
+        title = article.title
+        db.session.delete(article)
+        db.session.commit()
+        flash(f"Deleted “{title}”.")
+        return hx_redirect(url_for("editor.dashboard"))
+    return render_template("editor/delete.html", article=article)

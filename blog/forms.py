@@ -1,0 +1,155 @@
+"""The forms, with their validation: sign-in and the article editor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from slugify import slugify
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from blog import images
+from blog.extensions import db
+from blog.models import STATUSES, Article
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
+class LoginForm(FlaskForm):
+    """Sign in with a username and password."""
+
+    username = StringField("Username", validators=[DataRequired()], filters=[_strip])
+    password = PasswordField("Password", validators=[DataRequired()])
+
+
+class ArticleForm(FlaskForm):
+    """Every field of an article; field names are part of the public contract."""
+
+    title = StringField("Headline", validators=[DataRequired(), Length(max=200)], filters=[_strip])
+    slug = StringField(
+        "Slug",
+        validators=[Optional(), Length(max=200)],
+        filters=[_strip],
+        description="The address: /articles/<slug>. Left empty, it is made from the headline.",
+    )
+    summary = TextAreaField("Summary", validators=[Length(max=400)], filters=[_strip])
+    dateline = StringField(
+        "Dateline",
+        validators=[Length(max=100)],
+        filters=[_strip],
+        description="Where the story was reported, e.g. “Kyiv, Ukraine”.",
+    )
+    body = TextAreaField(
+        "Body", description="Markdown; inline HTML is allowed and cleaned on save."
+    )
+    section = StringField("Section", validators=[Length(max=60)], filters=[_strip])
+    tags = StringField("Tags", filters=[_strip], description="Separated by commas.")
+    featured = BooleanField("Featured")
+    status = SelectField("Status", choices=[(s, s.capitalize()) for s in STATUSES], default="draft")
+    published_at = DateTimeLocalField(
+        "Publication time",
+        validators=[Optional()],
+        format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+        description="Newsroom time. Empty: now, when published. Later: scheduled.",
+    )
+    hero_image = FileField("Hero image", description="JPEG, PNG, WebP or GIF.")
+    hero_upload = HiddenField()
+    remove_hero = BooleanField("Remove the hero image")
+    hero_alt = StringField(
+        "Alt text",
+        validators=[Length(max=300)],
+        filters=[_strip],
+        description="What the image shows, for people who cannot see it.",
+    )
+    hero_caption = StringField("Caption", validators=[Length(max=300)], filters=[_strip])
+    hero_credit = StringField("Credit", validators=[Length(max=120)], filters=[_strip])
+
+    def __init__(self, *args: Any, article: Article | None = None, can_publish: bool, **kw: Any):
+        super().__init__(*args, **kw)
+        self.article = article
+        self.can_publish = can_publish
+        self.hero: images.StoredImage | None = None
+
+    def validate_slug(self, field: StringField) -> None:
+        """A given slug must be in slug form and free."""
+        if not field.data:
+            return
+        if slugify(field.data) != field.data:
+            raise ValidationError(
+                f"Use lowercase letters, digits and hyphens, e.g. “{slugify(field.data)}”."
+            )
+        if slug_taken(field.data, self.article):
+            raise ValidationError("Another article already uses this slug.")
+
+    def validate_tags(self, field: StringField) -> None:
+        """Each tag is at most 60 characters."""
+        if any(len(tag) > 60 for tag in self.tag_names()):
+            raise ValidationError("A tag is at most 60 characters long.")
+
+    def validate_status(self, field: SelectField) -> None:
+        """Only editors publish."""
+        if field.data == "published" and not self.can_publish:
+            raise ValidationError("Only editors can publish. Save it as a draft for an editor.")
+
+    def validate_featured(self, field: BooleanField) -> None:
+        """Only editors feature articles."""
+        was = bool(self.article and self.article.featured)
+        if field.data != was and not self.can_publish:
+            raise ValidationError("Only editors can change whether an article is featured.")
+
+    def validate_body(self, field: TextAreaField) -> None:
+        """A published article has a body."""
+        if self.status.data == "published" and not (field.data or "").strip():
+            raise ValidationError("A published article needs a body.")
+
+    def validate_hero_image(self, field: FileField) -> None:
+        """Store a new upload at once, so that it survives errors in other fields."""
+        if field.data and getattr(field.data, "filename", ""):
+            try:
+                self.hero = images.store(field.data.stream)
+            except images.ImageRejected as error:
+                raise ValidationError(str(error)) from error
+            self.hero_upload.data = self.hero.name
+        elif self.hero_upload.data:
+            self.hero = images.stored(self.hero_upload.data)
+            if self.hero is None:
+                self.hero_upload.data = ""
+                raise ValidationError("The earlier upload is gone; choose the file again.")
+
+    def validate_hero_alt(self, field: StringField) -> None:
+        """An image needs alt text."""
+        has_image = self.hero is not None or bool(
+            self.article and self.article.hero_image and not self.remove_hero.data
+        )
+        if has_image and not field.data:
+            raise ValidationError("Describe the image for people who cannot see it.")
+
+    def tag_names(self) -> list[str]:
+        """The tags typed, without blanks or repeats (first spelling wins)."""
+        names: dict[str, str] = {}
+        for raw in (self.tags.data or "").split(","):
+            name = " ".join(raw.split())
+            if name and slugify(name):
+                names.setdefault(slugify(name), name)
+        return list(names.values())
+
+
+def slug_taken(slug: str, article: Article | None = None) -> Article | None:
+    """The other article using ``slug``, if any."""
+    query = sa.select(Article).where(Article.slug == slug)
+    if article is not None and article.id is not None:
+        query = query.where(Article.id != article.id)
+    return db.session.scalar(query)

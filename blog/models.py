@@ -1,0 +1,194 @@
+"""The data: users, articles, sections and tags, with the queries the pages share."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from blog import content
+from blog.dates import long_date, utcnow
+from blog.extensions import db
+
+ROLES = ("admin", "editor", "writer")
+STATUSES = ("draft", "published")
+# A change this long after publication shows as "Updated …" on the page.
+UPDATE_GRACE = timedelta(minutes=5)
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """A timestamp stored as UTC and always read back timezone-aware (SQLite keeps no zone)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use timezone-aware UTC")
+        return value.astimezone(UTC).replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class User(UserMixin, db.Model):
+    """A member of the newsroom: admin, editor or writer."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    display_name: Mapped[str] = mapped_column(sa.String(100))
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    role: Mapped[str] = mapped_column(sa.String(10), default="writer")
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    articles: Mapped[list[Article]] = relationship(back_populates="author")
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses sign-in to inactive users
+        return self.active
+
+    @property
+    def can_publish(self) -> bool:
+        """Editors and admins publish and feature; writers submit drafts."""
+        return self.role in {"admin", "editor"}
+
+    def set_password(self, password: str) -> None:
+        """Store a salted hash of ``password``."""
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        """Whether ``password`` matches the stored hash."""
+        return check_password_hash(self.password_hash, password)
+
+    def can_edit(self, article: Article) -> bool:
+        """Writers edit their own articles only."""
+        return self.can_publish or article.author_id == self.id
+
+
+class Section(db.Model):
+    """A desk of the newsroom, such as Local or Culture."""
+
+    __tablename__ = "sections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(60))
+    slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
+
+
+article_tags = sa.Table(
+    "article_tags",
+    db.metadata,
+    sa.Column("article_id", sa.ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("tag_id", sa.ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class Tag(db.Model):
+    """A topic label; articles carry any number of them."""
+
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(60))
+    slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
+
+
+class Article(db.Model):
+    """A story, with its Markdown source and the HTML made from it at save time."""
+
+    __tablename__ = "articles"
+    __table_args__ = (
+        sa.Index("ix_articles_status_published_at", "status", "published_at"),
+        sa.Index("ix_articles_featured_status_published_at", "featured", "status", "published_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    slug: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    summary: Mapped[str] = mapped_column(sa.String(400), default="")
+    dateline: Mapped[str] = mapped_column(sa.String(100), default="")
+    body: Mapped[str] = mapped_column(sa.Text, default="")
+    body_html: Mapped[str] = mapped_column(sa.Text, default="")
+    toc: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+    author_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    section_id: Mapped[int | None] = mapped_column(sa.ForeignKey("sections.id"), index=True)
+    featured: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(sa.String(10), default="draft")
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    hero_image: Mapped[str | None] = mapped_column(sa.String(80))
+    hero_width: Mapped[int | None]
+    hero_height: Mapped[int | None]
+    hero_alt: Mapped[str] = mapped_column(sa.String(300), default="")
+    hero_caption: Mapped[str] = mapped_column(sa.String(300), default="")
+    hero_credit: Mapped[str] = mapped_column(sa.String(120), default="")
+
+    author: Mapped[User] = relationship(back_populates="articles")
+    section: Mapped[Section | None] = relationship()
+    tags: Mapped[list[Tag]] = relationship(secondary=article_tags, order_by=Tag.name)
+
+    @property
+    def is_public(self) -> bool:
+        """Whether readers may see it: published, and not dated in the future."""
+        return (
+            self.status == "published"
+            and self.published_at is not None
+            and self.published_at <= utcnow()
+        )
+
+    @property
+    def was_updated(self) -> bool:
+        """Whether it changed noticeably after publication."""
+        return self.published_at is not None and self.updated_at > self.published_at + UPDATE_GRACE
+
+    def render(self) -> None:
+        """Make the stored HTML and contents from the Markdown body and the dateline."""
+        lead = ""
+        if self.dateline:
+            date = long_date(self.published_at or utcnow())
+            lead = f"{self.dateline} – {date} – "
+        rendered = content.render(self.body, lead=lead)
+        self.body_html, self.toc = rendered.html, rendered.toc
+
+    @classmethod
+    def public(cls) -> sa.Select[tuple[Article]]:
+        """Articles readers may see, newest first."""
+        return (
+            sa.select(cls)
+            .where(cls.status == "published", cls.published_at <= utcnow())
+            .order_by(cls.published_at.desc(), cls.id.desc())
+            .options(selectinload(cls.author), selectinload(cls.section))
+        )
+
+    @classmethod
+    def latest(cls, limit: int, exclude: int | None = None) -> list[Article]:
+        """The newest public articles, leaving out ``exclude``."""
+        return cls._first(cls.public(), limit, exclude)
+
+    @classmethod
+    def featured_latest(cls, limit: int, exclude: int | None = None) -> list[Article]:
+        """The newest public articles marked featured, leaving out ``exclude``."""
+        return cls._first(cls.public().where(cls.featured.is_(True)), limit, exclude)
+
+    @classmethod
+    def _first(cls, query: sa.Select[tuple[Article]], limit: int, exclude: int | None) -> list:
+        if exclude is not None:
+            query = query.where(cls.id != exclude)
+        return list(db.session.scalars(query.limit(limit)))
+
+    @classmethod
+    def by_slug(cls, slug: str) -> Article | None:
+        """The article at ``/articles/<slug>``, public or not."""
+        return db.session.scalar(sa.select(cls).where(cls.slug == slug))
