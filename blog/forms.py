@@ -17,6 +17,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from blog import images
@@ -58,7 +59,9 @@ class ArticleForm(FlaskForm):
     section = StringField("Section", validators=[Length(max=60)], filters=[_strip])
     tags = StringField("Tags", filters=[_strip], description="Separated by commas.")
     featured = BooleanField("Featured")
-    status = SelectField("Status", choices=[(s, s.capitalize()) for s in STATUSES], default="draft")
+    status = SelectField(
+        "Status", choices=[SelectChoice(s, s.capitalize()) for s in STATUSES], default="draft"
+    )
     published_at = DateTimeLocalField(
         "Publication time",
         validators=[Optional()],

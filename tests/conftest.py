@@ -1,0 +1,168 @@
+"""Test vocabulary: an app on a throwaway database, clients, sign-in, and data factories."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import flask_migrate
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+
+from blog import create_app
+from blog.database import MIGRATIONS
+from blog.dates import utcnow
+from blog.extensions import db
+from blog.models import Article, Section, Tag, User
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[Flask]:
+    """An app on a new SQLite database made by the migrations, with CSRF on."""
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.db'}",
+            "MEDIA_DIR": str(tmp_path / "media"),
+        }
+    )
+    with app.app_context():
+        flask_migrate.upgrade(directory=str(MIGRATIONS))
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+class HtmxClient:
+    """A test client whose requests carry htmx's headers."""
+
+    def __init__(self, client: FlaskClient):
+        self.client = client
+
+    def get(self, url: str, **kwargs: Any) -> Any:
+        return self.client.get(url, headers={"HX-Request": "true"}, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> Any:
+        headers = {"HX-Request": "true", **kwargs.pop("headers", {})}
+        return self.client.post(url, headers=headers, **kwargs)
+
+
+@pytest.fixture
+def hx(client: FlaskClient) -> HtmxClient:
+    return HtmxClient(client)
+
+
+@pytest.fixture
+def make_user(app: Flask) -> Callable[..., User]:
+    """Create a user: ``make_user("ed", role="editor")``."""
+
+    def make(username: str = "writer", role: str = "writer", **fields: Any) -> User:
+        with app.app_context():
+            user = User(
+                username=username,
+                display_name=fields.pop("display_name", username.title()),
+                role=role,
+                **fields,
+            )
+            user.set_password(PASSWORD)
+            db.session.add(user)
+            db.session.commit()
+            db.session.refresh(user)
+            db.session.expunge(user)
+            return user
+
+    return make
+
+
+@pytest.fixture
+def make_article(app: Flask, make_user: Callable[..., User]) -> Callable[..., Article]:
+    """Create a rendered article; published an hour ago unless told otherwise."""
+    counter = iter(range(1, 10_000))
+
+    def make(title: str | None = None, **fields: Any) -> Article:
+        n = next(counter)
+        with app.app_context():
+            author_id = fields.pop("author_id", None)
+            if author_id is None:
+                author = db.session.scalar(db.select(User).filter_by(username="reporter"))
+                author_id = author.id if author else make_user("reporter", role="writer").id
+            section = fields.pop("section", None)
+            tags = fields.pop("tags", [])
+            article = Article(
+                title=title or f"Article {n}",
+                slug=fields.pop("slug", None) or f"article-{n}",
+                body=fields.pop(
+                    "body", f"Body of article {n}.\n\n## First\n\nText.\n\n## Second\n\nMore."
+                ),
+                author_id=author_id,
+                status=fields.pop("status", "published"),
+                published_at=fields.pop("published_at", utcnow() - timedelta(hours=1, minutes=n)),
+                **fields,
+            )
+            if section:
+                article.section = db.session.scalar(
+                    db.select(Section).filter_by(slug=section.lower())
+                ) or Section(name=section, slug=section.lower())
+            article.tags = [
+                db.session.scalar(db.select(Tag).filter_by(slug=t)) or Tag(name=t, slug=t)
+                for t in tags
+            ]
+            article.render()
+            db.session.add(article)
+            db.session.commit()
+            db.session.refresh(article)
+            db.session.expunge(article)
+            return article
+
+    return make
+
+
+class Auth:
+    """Sign in and out through the real form."""
+
+    def __init__(self, client: FlaskClient, make_user: Callable[..., User]):
+        self.client = client
+        self.make_user = make_user
+
+    def login(self, role: str = "editor", username: str | None = None) -> User:
+        user = self.make_user(username or role, role=role)
+        token = csrf_token(self.client, "/auth/login")
+        response = self.client.post(
+            "/auth/login",
+            data={"username": user.username, "password": PASSWORD, "csrf_token": token},
+        )
+        assert response.status_code == 303, response.text
+        return user
+
+
+@pytest.fixture
+def auth(client: FlaskClient, make_user: Callable[..., User]) -> Auth:
+    return Auth(client, make_user)
+
+
+def csrf_token(client: FlaskClient, url: str) -> str:
+    """The CSRF token printed in the form at ``url``."""
+    import re
+
+    page = client.get(url).text
+    match = re.search(
+        r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"', page
+    )
+    assert match, f"no CSRF token on {url}"
+    return match.group(1) or match.group(2)
