@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 import sqlalchemy as sa
 from flask import Flask
+from flask.cli import with_appcontext
 
 from blog import demo
 from blog.extensions import db
@@ -34,6 +35,7 @@ def _check_password(_ctx: click.Context, _param: click.Parameter, value: str | N
 
 
 @click.command("create-user")
+@with_appcontext
 @click.argument("username")
 @click.option("--role", type=click.Choice(ROLES), required=True)
 @click.option("--name", "display_name", help="Name shown in bylines (default: the username).")
@@ -61,6 +63,7 @@ def create_user(username: str, role: str, display_name: str | None, password: st
 
 
 @click.command("ensure-admin")
+@with_appcontext
 def ensure_admin() -> None:
     """When the site has no admin yet, add ``admin`` with a random password and print it once."""
     if db.session.scalar(sa.select(User.id).where(User.role == "admin").limit(1)):
@@ -77,6 +80,7 @@ def ensure_admin() -> None:
 
 
 @click.command("import-articles")
+@with_appcontext
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--author",
@@ -94,6 +98,7 @@ def import_articles(path: Path, author_name: str | None) -> None:
 
 
 @click.command("seed-demo")
+@with_appcontext
 @click.option("--if-empty", is_flag=True, help="Do nothing when there are articles already.")
 def seed_demo(if_empty: bool) -> None:
     """Add a dozen demo articles with illustrations, so a new site has a front page."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 import flask_migrate
 from flask import Flask
+from flask.cli import with_appcontext
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -49,6 +50,7 @@ def _sqlite_pragmas(connection: object, _record: object) -> None:
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db() -> None:
     """Create or upgrade the database schema (safe to run again)."""
     flask_migrate.upgrade(directory=str(MIGRATIONS))

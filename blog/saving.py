@@ -17,29 +17,32 @@ from blog.models import Article, Section, Tag, User
 
 def save_article(form: ArticleForm, author: User, article: Article | None = None) -> Article:
     """Copy the form into ``article`` (a new one when None) and render it; the caller commits."""
-    if article is None:
-        article = Article(author=author)
-        db.session.add(article)
-    article.title = form.title.data
-    article.slug = form.slug.data or unique_slug(form.title.data, article)
-    article.summary = form.summary.data or ""
-    article.dateline = form.dateline.data or ""
-    article.body = (form.body.data or "").replace("\r\n", "\n")
-    article.section = _section(form.section.data)
-    article.tags = [_tag(name) for name in form.tag_names()]
-    article.featured = form.featured.data
-    article.status = form.status.data
-    article.published_at = _publication_time(form, article)
-    if form.remove_hero.data and form.hero is None:
-        article.hero_image = article.hero_width = article.hero_height = None
-    if form.hero is not None:
-        article.hero_image = form.hero.name
-        article.hero_width, article.hero_height = form.hero.width, form.hero.height
-    article.hero_alt = form.hero_alt.data or ""
-    article.hero_caption = form.hero_caption.data or ""
-    article.hero_credit = form.hero_credit.data or ""
-    article.updated_at = utcnow()
-    article.render()
+    # Nothing is flushed half-filled; the flush at the end lets the next save see this one.
+    with db.session.no_autoflush:
+        if article is None:
+            article = Article(author=author)
+            db.session.add(article)
+        article.title = form.title.data
+        article.slug = form.slug.data or unique_slug(form.title.data, article)
+        article.summary = form.summary.data or ""
+        article.dateline = form.dateline.data or ""
+        article.body = (form.body.data or "").replace("\r\n", "\n")
+        article.section = _section(form.section.data)
+        article.tags = [_tag(name) for name in form.tag_names()]
+        article.featured = form.featured.data
+        article.status = form.status.data
+        article.published_at = _publication_time(form, article)
+        if form.remove_hero.data and form.hero is None:
+            article.hero_image = article.hero_width = article.hero_height = None
+        if form.hero is not None:
+            article.hero_image = form.hero.name
+            article.hero_width, article.hero_height = form.hero.width, form.hero.height
+        article.hero_alt = form.hero_alt.data or ""
+        article.hero_caption = form.hero_caption.data or ""
+        article.hero_credit = form.hero_credit.data or ""
+        article.updated_at = utcnow()
+        article.render()
+    db.session.flush()
     return article
 
 

@@ -1,0 +1,319 @@
+"""The editor: the article form with good and bad input, roles, uploads, preview, slug check."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+import sqlalchemy as sa
+from PIL import Image
+
+from blog.extensions import db
+from blog.models import Article
+from tests.conftest import csrf_token
+
+
+def image_file(kind: str = "JPEG", size: tuple[int, int] = (40, 30)) -> io.BytesIO:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (200, 80, 20)).save(buffer, kind)
+    buffer.seek(0)
+    return buffer
+
+
+def form_data(client, url: str = "/editor/articles/new", **fields) -> dict:
+    data = {
+        "csrf_token": csrf_token(client, url),
+        "title": "Council approves budget",
+        "summary": "A short dek.",
+        "dateline": "Millbrook",
+        "body": "The council voted.\n\n## Vote\n\nDetails.\n\n## Next\n\nMore.",
+        "section": "Local",
+        "tags": "council, budget, Council",
+        "status": "published",
+        "published_at": "",
+        "hero_alt": "",
+        "hero_caption": "",
+        "hero_credit": "",
+    }
+    data.update(fields)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def stored(app, **filters) -> Article | None:
+    with app.app_context():
+        article = db.session.scalar(sa.select(Article).filter_by(**filters))
+        if article is not None:
+            _ = article.tags, article.section
+            db.session.expunge(article)
+        return article
+
+
+def test_anonymous_users_are_sent_to_sign_in(client):
+    for url in ("/editor/", "/editor/articles/new", "/editor/articles/1/edit", "/editor/rows"):
+        response = client.get(url)
+        assert response.status_code == 303
+        assert response.headers["Location"].startswith("/auth/login?next=")
+
+
+def test_anonymous_htmx_requests_get_a_redirect_header_not_a_page(hx):
+    response = hx.get("/editor/rows?q=x")
+    assert response.status_code == 204
+    assert response.headers["HX-Redirect"].startswith("/auth/login")
+
+
+def test_editor_publishes_an_article_through_the_form(app, client, auth):
+    auth.login("editor")
+    response = client.post("/editor/articles/new", data=form_data(client))
+    assert response.status_code == 303
+    article = stored(app, slug="council-approves-budget")
+    assert article.status == "published" and article.published_at is not None
+    assert article.section.name == "Local"
+    assert sorted(tag.name for tag in article.tags) == ["budget", "council"]
+    assert '<h2 id="h-vote">Vote</h2>' in article.body_html
+    assert [entry["id"] for entry in article.toc] == ["h-vote", "h-next"]
+    assert "Millbrook – " in article.body_html
+    assert client.get("/articles/council-approves-budget").status_code == 200
+
+
+def test_form_with_errors_keeps_everything_typed_and_marks_the_field(client, auth):
+    auth.login("editor")
+    body = "A long body I must not lose.\n\n<b>with html</b>"
+    response = client.post("/editor/articles/new", data=form_data(client, title="", body=body))
+    assert response.status_code == 422
+    page = response.text
+    assert "A long body I must not lose." in page and "&lt;b&gt;with html&lt;/b&gt;" in page
+    assert 'value="A short dek."' not in page and "A short dek." in page
+    assert 'aria-invalid="true"' in page and 'id="title-error"' in page
+    assert "This field is required." in page
+
+
+def test_duplicate_slug_is_refused_with_a_message(client, auth, make_article):
+    make_article("Existing", slug="taken-slug")
+    auth.login("editor")
+    response = client.post("/editor/articles/new", data=form_data(client, slug="taken-slug"))
+    assert response.status_code == 422
+    assert "Another article already uses this slug." in response.text
+
+
+def test_malformed_slug_gets_a_suggestion(client, auth):
+    auth.login("editor")
+    response = client.post("/editor/articles/new", data=form_data(client, slug="Hello World!"))
+    assert response.status_code == 422 and "hello-world" in response.text
+
+
+def test_empty_slug_is_made_unique_from_the_title(app, client, auth, make_article):
+    make_article("Council approves budget", slug="council-approves-budget")
+    auth.login("editor")
+    client.post("/editor/articles/new", data=form_data(client))
+    assert stored(app, slug="council-approves-budget-2") is not None
+
+
+def test_publishing_needs_a_body(client, auth):
+    auth.login("editor")
+    response = client.post("/editor/articles/new", data=form_data(client, body="  "))
+    assert response.status_code == 422 and "A published article needs a body." in response.text
+
+
+def test_bad_publication_time_is_refused(client, auth):
+    auth.login("editor")
+    response = client.post("/editor/articles/new", data=form_data(client, published_at="tomorrow"))
+    assert response.status_code == 422 and 'id="published_at-error"' in response.text
+
+
+def test_future_publication_time_schedules_the_article(app, client, auth):
+    auth.login("editor")
+    client.post("/editor/articles/new", data=form_data(client, published_at="2099-01-01T09:00"))
+    assert "/articles/council-approves-budget" not in client.get("/latest").text
+    reader = app.test_client()
+    assert reader.get("/articles/council-approves-budget").status_code == 404
+
+
+def test_xss_in_the_body_is_cleaned_on_save(app, client, auth):
+    auth.login("editor")
+    body = "<img src=x onerror=alert(1)><script>alert(2)</script>[x](javascript:alert(3))"
+    client.post("/editor/articles/new", data=form_data(client, body=body))
+    article = stored(app, slug="council-approves-budget")
+    assert "onerror" not in article.body_html and "<script" not in article.body_html
+    assert 'href="javascript' not in article.body_html
+    assert article.body == body
+
+
+def test_editing_changes_the_article_and_keeps_its_slug(app, client, auth, make_article):
+    article = make_article("Before", slug="stays")
+    auth.login("editor")
+    url = f"/editor/articles/{article.id}/edit"
+    page = client.get(url).text
+    assert 'value="Before"' in page and 'value="stays"' in page
+    response = client.post(url, data=form_data(client, url, title="After", slug="stays"))
+    assert response.status_code == 303
+    assert stored(app, id=article.id).title == "After"
+
+
+def test_writer_cannot_publish_or_feature(client, auth):
+    auth.login("writer")
+    response = client.post("/editor/articles/new", data=form_data(client))
+    assert response.status_code == 422 and "Only editors can publish." in response.text
+    response = client.post(
+        "/editor/articles/new", data=form_data(client, status="draft", featured="y")
+    )
+    assert response.status_code == 422 and "Only editors can change whether" in response.text
+
+
+def test_writer_saves_a_draft(app, client, auth):
+    auth.login("writer")
+    response = client.post("/editor/articles/new", data=form_data(client, status="draft"))
+    assert response.status_code == 303
+    assert stored(app, slug="council-approves-budget").published_at is None
+
+
+def test_writer_cannot_edit_or_delete_others_work(client, auth, make_article):
+    article = make_article("Someone else's")
+    auth.login("writer")
+    assert client.get(f"/editor/articles/{article.id}/edit").status_code == 403
+    token = csrf_token(client, "/editor/articles/new")
+    edit = client.post(
+        f"/editor/articles/{article.id}/edit", data={"csrf_token": token, "title": "Mine"}
+    )
+    assert edit.status_code == 403
+    delete = client.post(f"/editor/articles/{article.id}/delete", data={"csrf_token": token})
+    assert delete.status_code == 403
+    assert client.get(f"/articles/{article.slug}").status_code == 200
+
+
+def test_unknown_article_is_404_in_the_editor(client, auth):
+    auth.login("editor")
+    assert client.get("/editor/articles/999/edit").status_code == 404
+
+
+def test_delete_asks_first_then_deletes(app, client, auth, make_article):
+    article = make_article("Doomed")
+    auth.login("editor")
+    confirm = client.get(f"/editor/articles/{article.id}/delete")
+    assert confirm.status_code == 200 and "Delete “Doomed”?" in confirm.text
+    assert stored(app, id=article.id) is not None
+    token = csrf_token(client, f"/editor/articles/{article.id}/delete")
+    response = client.post(f"/editor/articles/{article.id}/delete", data={"csrf_token": token})
+    assert response.status_code == 303
+    assert stored(app, id=article.id) is None
+
+
+def test_hero_upload_is_stored_under_a_generated_name(app, client, auth):
+    auth.login("editor")
+    data = form_data(client, hero_alt="An orange square", hero_caption="Cap", hero_credit="Me")
+    data["hero_image"] = (image_file(), "../../etc/passwd.jpg")
+    assert client.post("/editor/articles/new", data=data).status_code == 303
+    article = stored(app, slug="council-approves-budget")
+    assert article.hero_image.endswith(".jpg") and "passwd" not in article.hero_image
+    assert (article.hero_width, article.hero_height) == (40, 30)
+    with client.get(f"/media/{article.hero_image}") as media:
+        assert media.status_code == 200 and media.mimetype == "image/jpeg"
+        assert "immutable" in media.headers["Cache-Control"]
+
+
+def test_image_needs_alt_text_and_the_upload_survives_the_error(app, client, auth):
+    auth.login("editor")
+    data = form_data(client)
+    data["hero_image"] = (image_file("PNG"), "square.png")
+    response = client.post("/editor/articles/new", data=data)
+    assert response.status_code == 422
+    assert "Describe the image" in response.text
+    kept = response.text.split('name="hero_upload" type="hidden" value="')[1].split('"')[0]
+    assert kept.endswith(".png")
+    retry = form_data(client, hero_upload=kept, hero_alt="An orange square")
+    assert client.post("/editor/articles/new", data=retry).status_code == 303
+    assert stored(app, slug="council-approves-budget").hero_image == kept
+
+
+@pytest.mark.parametrize(
+    ("content", "name"),
+    [
+        (b"", "empty.jpg"),
+        (b"%PDF-1.4 not an image", "report.jpg"),
+        (b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>', "x.svg"),
+        (image_file().getvalue()[:200], "truncated.jpg"),
+    ],
+    ids=["empty", "pdf-renamed", "svg", "truncated-jpeg"],
+)
+def test_bad_uploads_are_refused_and_nothing_is_stored(app, client, auth, content, name):
+    auth.login("editor")
+    data = form_data(client, hero_alt="alt")
+    data["hero_image"] = (io.BytesIO(content), name)
+    response = client.post("/editor/articles/new", data=data)
+    assert response.status_code == 422
+    assert 'id="hero_image-error"' in response.text
+    assert stored(app, slug="council-approves-budget") is None
+
+
+def test_forged_hero_upload_name_is_refused(client, auth):
+    auth.login("editor")
+    data = form_data(client, hero_upload="../secret_key", hero_alt="alt")
+    response = client.post("/editor/articles/new", data=data)
+    assert response.status_code == 422 and "choose the file again" in response.text
+
+
+def test_preview_renders_through_the_save_pipeline(client, auth, hx):
+    auth.login("editor")
+    token = csrf_token(client, "/editor/articles/new")
+    response = hx.post(
+        "/editor/preview",
+        data={"body": "## Hi\n\n<script>alert(1)</script>\n\n**bold**", "dateline": "Kyiv"},
+        headers={"X-CSRFToken": token},
+    )
+    assert response.status_code == 200
+    assert '<h2 id="h-hi">Hi</h2>' in response.text and "<strong>bold</strong>" in response.text
+    assert "<script" not in response.text and "alert" not in response.text
+    assert "<html" not in response.text
+
+
+def test_preview_without_csrf_token_is_refused(client, auth, hx):
+    auth.login("editor")
+    assert hx.post("/editor/preview", data={"body": "x"}).status_code == 400
+
+
+def test_slug_check_answers_inline(client, auth, make_article):
+    make_article("Taken", slug="taken")
+    auth.login("editor")
+    taken = client.get("/editor/slug-check?slug=taken").text
+    assert "is taken by “Taken”" in taken and "taken-2" in taken
+    assert "/articles/free-one is free" in client.get("/editor/slug-check?slug=free-one").text
+    assert "Slugs use lowercase" in client.get("/editor/slug-check?slug=Bad Slug").text
+    suggested = client.get("/editor/slug-check?slug=&title=Taken").text
+    assert "/articles/taken-2" in suggested
+
+
+def test_slug_check_accepts_an_articles_own_slug(client, auth, make_article):
+    article = make_article("Mine", slug="mine")
+    auth.login("editor")
+    assert "is free" in client.get(f"/editor/slug-check?slug=mine&article_id={article.id}").text
+
+
+def test_dashboard_lists_and_filters(client, auth, make_article):
+    make_article("Bridge repairs begin")
+    make_article("Library reopens", status="draft", published_at=None)
+    auth.login("editor")
+    page = client.get("/editor/").text
+    assert "Bridge repairs begin" in page and "Library reopens" in page
+    filtered = client.get("/editor/?q=bridge").text
+    assert "Bridge repairs begin" in filtered and "Library reopens" not in filtered
+    rows = client.get("/editor/rows?q=draft", headers={"HX-Request": "true"})
+    assert "Library reopens" in rows.text and "Bridge repairs begin" not in rows.text
+    assert rows.headers["HX-Replace-Url"] == "/editor/?q=draft"
+    assert rows.text.lstrip().startswith('<tbody id="article-rows"')
+
+
+def test_post_without_csrf_token_is_refused_and_changes_nothing(app, client, auth):
+    auth.login("editor")
+    data = form_data(client)
+    del data["csrf_token"]
+    response = client.post("/editor/articles/new", data=data)
+    assert response.status_code == 400 and "Form expired" in response.text
+    assert stored(app, slug="council-approves-budget") is None
+
+
+def test_too_large_upload_gets_a_page_not_a_crash(app, client, auth):
+    app.config["MAX_CONTENT_LENGTH"] = 1000
+    auth.login("editor")
+    data = form_data(client, hero_alt="alt")
+    data["hero_image"] = (io.BytesIO(b"x" * 5000), "big.jpg")
+    response = client.post("/editor/articles/new", data=data)
+    assert response.status_code == 413 and "too large" in response.text

@@ -1,0 +1,122 @@
+"""Site-wide rules: health check, error pages, and the invariants of pages and fragments."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from blog import ROOT
+
+TEMPLATES = ROOT / "templates"
+
+
+def test_healthz_answers_when_the_database_does(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.json == {"status": "ok"}
+
+
+def test_healthz_is_503_when_the_database_is_gone(app, client, monkeypatch):
+    def broken(*_args, **_kwargs):
+        raise sa.exc.OperationalError("SELECT 1", {}, Exception("gone"))
+
+    monkeypatch.setattr("blog.site.db.session.execute", broken)
+    assert client.get("/healthz").status_code == 503
+
+
+def test_404_is_a_page_in_the_site_layout(client):
+    response = client.get("/no/such/page")
+    assert response.status_code == 404
+    assert '<main id="main"' in response.text and "We could not find that page." in response.text
+
+
+def test_500_is_a_page_in_the_site_layout(app, client):
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("boom")
+
+    response = client.get("/boom")
+    assert response.status_code == 500
+    assert '<main id="main"' in response.text and "Something went wrong" in response.text
+
+
+def test_method_not_allowed_is_a_page(client):
+    assert client.post("/healthz").status_code == 405
+
+
+@pytest.fixture
+def page_urls(make_article) -> list[str]:
+    article = make_article("Page", featured=True, section="Local", tags=["t"])
+    return ["/", "/latest", "/featured", f"/articles/{article.slug}", "/sections/local", "/tags/t",
+            "/authors/reporter", "/auth/login"]  # fmt: skip
+
+
+def test_every_page_is_the_same_with_or_without_htmx_headers(client, page_urls):
+    for url in page_urls:
+        plain = client.get(url)
+        htmx = client.get(url, headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
+        assert plain.status_code == htmx.status_code == 200
+        strip = lambda text: re.sub(r'value="[^"]*"', "", text)  # noqa: E731 - CSRF tokens differ
+        assert strip(plain.text) == strip(htmx.text), url
+        assert plain.text.startswith("<!doctype html>")
+
+
+def test_fragments_are_never_whole_pages(client, auth, make_article):
+    article = make_article("Fragment")
+    for url in (f"/sidebars/featured?exclude={article.id}", "/sidebars/latest"):
+        assert "<html" not in client.get(url).text
+    auth.login("editor")
+    for url in ("/editor/rows?q=x", "/editor/slug-check?slug=a"):
+        assert "<html" not in client.get(url).text
+
+
+def test_the_only_unescaped_output_is_the_article_body():
+    uses = [
+        (path.relative_to(TEMPLATES).as_posix(), line.strip())
+        for path in TEMPLATES.rglob("*.html")
+        for line in path.read_text().splitlines()
+        if "|safe" in line.replace(" ", "") or "Markup(" in line or "autoescape false" in line
+    ]
+    assert uses == [("articles/_body.html", '<div class="article-body">{{ article.body_html|safe }}</div>')]
+
+
+def test_htmx_is_vendored_and_nothing_loads_from_other_sites(client):
+    vendored = list((ROOT / "static" / "vendor").glob("htmx-2.*.min.js"))
+    assert len(vendored) == 1
+    page = client.get("/").text
+    assert f'src="/static/vendor/{vendored[0].name}"' in page
+    assert not re.search(r'(src|href)="(https?:)?//', page)
+    with client.get(f"/static/vendor/{vendored[0].name}") as script:
+        assert script.status_code == 200
+
+
+def test_htmx_config_forbids_eval_and_inline_styles(client):
+    page = client.get("/").text
+    assert '"allowEval": false' in page and '"includeIndicatorStyles": false' in page
+    assert "<script>" not in page and " style=" not in page
+
+
+def test_templates_have_no_inline_scripts_or_handlers():
+    for path in TEMPLATES.rglob("*.html"):
+        text = path.read_text()
+        assert not re.search(r"<script(?![^>]*\bsrc=)", text), path
+        assert not re.search(r"\son[a-z]+=", text), path
+        assert "style=" not in text, path
+
+
+def test_media_names_outside_the_pattern_are_404(client):
+    for name in ("..%2Fsecret_key", "secret_key", "x.jpg", "0123456789abcdef0123456789abcdef.svg"):
+        assert client.get(f"/media/{name}").status_code == 404
+
+
+def test_media_file_missing_is_404(client):
+    assert client.get("/media/0123456789abcdef0123456789abcdef.jpg").status_code == 404
+
+
+def test_no_template_refers_to_a_cdn():
+    for path in [*TEMPLATES.rglob("*.html"), *Path(ROOT / "static" / "css").glob("*.css")]:
+        assert "cdn" not in path.read_text().lower(), path
