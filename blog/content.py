@@ -11,7 +11,7 @@ from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore
 from slugify import slugify
 
-from blog.sanitize import clean
+from blog.sanitize import clean, compact_url
 
 # A fixed prefix keeps generated ids apart from anything the page's own code names.
 HEADING_ID_PREFIX = "h-"
@@ -21,7 +21,10 @@ EXTERNAL_REL = "noopener noreferrer"
 _markdown = MarkdownIt("commonmark", {"html": True, "typographer": True}).enable(
     ["table", "strikethrough", "replacements", "smartquotes"]
 )
-_serializer = HTMLSerializer(quote_attr_values="always", omit_optional_tags=False)
+# escape_lt_in_attrs keeps a "<" that bleach escaped from coming back raw in an attribute.
+_serializer = HTMLSerializer(
+    quote_attr_values="always", omit_optional_tags=False, escape_lt_in_attrs=True
+)
 _NS = "{http://www.w3.org/1999/xhtml}"
 
 
@@ -80,14 +83,13 @@ def _number_headings(fragment: ElementTree.Element) -> list[dict[str, str | int]
 
 def _mark_external_links(fragment: ElementTree.Element) -> None:
     for link in fragment.iter(f"{_NS}a"):
-        href = link.get("href", "").strip().lower()
-        if href.startswith(("http://", "https://", "//")):
+        if compact_url(link.get("href", "")).lower().startswith(("http:", "https:", "//")):
             link.set("rel", EXTERNAL_REL)
 
 
 def _open_with_lead(fragment: ElementTree.Element, lead: str) -> None:
-    """Put the dateline at the start of the first paragraph, or in a new one."""
-    paragraph = fragment.find(f".//{_NS}p")
+    """Put the dateline at the start of the first top-level paragraph, or in a new one."""
+    paragraph = fragment.find(f"{_NS}p")
     if paragraph is None:
         paragraph = ElementTree.Element(f"{_NS}p")
         fragment.insert(0, paragraph)

@@ -40,13 +40,17 @@ _CODE_CLASS = re.compile(r"^language-[\w+\-]{1,40}$")
 _NUMBER = re.compile(r"^\d{1,5}$")
 
 
+def compact_url(value: str) -> str:
+    """A URL as a browser reads it: no whitespace or control characters, ``\\`` as ``/``."""
+    return _IGNORED_IN_URL.sub("", value).replace("\\", "/")
+
+
 def safe_url(value: str) -> bool:
     """Whether a link or image URL is relative or uses an allowed scheme.
 
     Attribute values reach us with entities already decoded by the HTML parser.
     """
-    compact = _IGNORED_IN_URL.sub("", value)
-    match = _SCHEME.match(compact)
+    match = _SCHEME.match(compact_url(value))
     return match is None or match.group(1).lower() in ALLOWED_SCHEMES
 
 
