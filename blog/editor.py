@@ -14,7 +14,7 @@ from blog.extensions import db
 from blog.forms import ArticleForm, slug_taken
 from blog.hx import fragment, hx_redirect
 from blog.models import Article, Section, User
-from blog.saving import save_article, unique_slug
+from blog.saving import save_article, typed_time, unique_slug
 
 bp = Blueprint("editor", __name__, url_prefix="/editor")
 
@@ -96,10 +96,7 @@ def edit(article_id: int) -> ResponseReturnValue:
 
 def _form_page(form: ArticleForm, article: Article | None) -> ResponseReturnValue:
     """The form page; after errors, with everything typed and the preview of it."""
-    preview = article
-    if form.errors or article is None:
-        preview = Article(body=form.body.data or "", dateline=form.dateline.data or "")
-        preview.render()
+    preview = _preview_of(form) if form.errors or article is None else article
     sections = db.session.scalars(sa.select(Section.name).order_by(Section.name))
     context = {"form": form, "article": article, "preview": preview, "sections": sections}
     return render_template("editor/edit.html", **context), 422 if form.errors else 200
@@ -108,9 +105,16 @@ def _form_page(form: ArticleForm, article: Article | None) -> ResponseReturnValu
 @bp.post("/preview")
 def preview() -> ResponseReturnValue:
     """The body rendered exactly as saving would, for the preview pane."""
-    draft = Article(body=request.form.get("body", ""), dateline=request.form.get("dateline", ""))
+    form = ArticleForm(meta={"csrf": False}, can_publish=current_user.can_publish)
+    return fragment("editor/_preview.html", article=_preview_of(form))
+
+
+def _preview_of(form: ArticleForm) -> Article:
+    """An unsaved article rendered from what the form holds."""
+    draft = Article(body=form.body.data or "", dateline=form.dateline.data or "")
+    draft.published_at = typed_time(form)
     draft.render()
-    return fragment("editor/_preview.html", article=draft)
+    return draft
 
 
 @bp.get("/slug-check")

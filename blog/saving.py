@@ -55,11 +55,17 @@ def unique_slug(title: str, article: Article | None = None) -> str:
     return slug
 
 
-def _publication_time(form: ArticleForm, article: Article) -> datetime | None:
-    """The form's time read in the newsroom's zone; now, when publishing without one."""
+def typed_time(form: ArticleForm) -> datetime | None:
+    """The publication time typed in the form, read in the newsroom's zone."""
     typed = form.published_at.data
+    return typed.replace(tzinfo=ZoneInfo(current_app.config["TIMEZONE"])) if typed else None
+
+
+def _publication_time(form: ArticleForm, article: Article) -> datetime | None:
+    """The typed time; now, when publishing without one."""
+    typed = typed_time(form)
     if typed is not None:
-        return typed.replace(tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))
+        return typed
     if form.status.data == "published":
         return article.published_at or utcnow()
     return None

@@ -317,3 +317,11 @@ def test_too_large_upload_gets_a_page_not_a_crash(app, client, auth):
     data["hero_image"] = (io.BytesIO(b"x" * 5000), "big.jpg")
     response = client.post("/editor/articles/new", data=data)
     assert response.status_code == 413 and "too large" in response.text
+
+
+def test_preview_dateline_uses_the_typed_publication_time(client, auth, hx):
+    auth.login("editor")
+    token = csrf_token(client, "/editor/articles/new")
+    data = {"body": "Text.", "dateline": "Kyiv", "published_at": "2023-10-26T09:00"}
+    response = hx.post("/editor/preview", data=data, headers={"X-CSRFToken": token})
+    assert "Kyiv – October 26, 2023 – " in response.text
