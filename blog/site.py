@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, Flask, render_template
+from flask import Blueprint, Flask, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -27,6 +27,12 @@ def healthz() -> ResponseReturnValue:
     except sa.exc.SQLAlchemyError:
         return {"status": "database unavailable"}, 503
     return {"status": "ok"}
+
+
+@bp.get("/favicon.ico")
+def favicon() -> ResponseReturnValue:
+    """Send clients that ask for the conventional icon to the site's SVG icon."""
+    return redirect(url_for("static", filename="favicon.svg"), code=301)
 
 
 def _http_error(error: HTTPException) -> ResponseReturnValue:

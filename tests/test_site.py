@@ -81,7 +81,9 @@ def test_the_only_unescaped_output_is_the_article_body():
         for line in path.read_text().splitlines()
         if "|safe" in line.replace(" ", "") or "Markup(" in line or "autoescape false" in line
     ]
-    assert uses == [("articles/_body.html", '<div class="article-body">{{ article.body_html|safe }}</div>')]
+    assert uses == [
+        ("articles/_body.html", '<div class="article-body">{{ article.body_html|safe }}</div>')
+    ]
 
 
 def test_htmx_is_vendored_and_nothing_loads_from_other_sites(client):
@@ -120,3 +122,9 @@ def test_media_file_missing_is_404(client):
 def test_no_template_refers_to_a_cdn():
     for path in [*TEMPLATES.rglob("*.html"), *Path(ROOT / "static" / "css").glob("*.css")]:
         assert "cdn" not in path.read_text().lower(), path
+
+
+def test_favicon_is_served_for_clients_that_ask_the_conventional_path(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response.headers["Location"] == "/static/favicon.svg"
+    assert 'rel="icon" href="/static/favicon.svg"' in client.get("/").text
