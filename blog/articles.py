@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, render_template
+from flask import Blueprint, abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from flask_sqlalchemy.pagination import Pagination
 
 from blog.extensions import db
 from blog.models import Article, Section, Tag, User
+from blog.site import small_int
 
 bp = Blueprint("articles", __name__)
 
 
+def _page(query: sa.Select[tuple[Article]]) -> Pagination:
+    """The page of ``query`` that ``?page=`` asks for; 404 past the last one."""
+    number = request.args.get("page", 1, type=small_int)
+    return db.paginate(query, page=number, per_page=current_app.config["ARTICLES_PER_PAGE"])
+
+
 def _listing(template: str, query: sa.Select[tuple[Article]], heading: str, intro: str = "") -> str:
-    page = db.paginate(query, per_page=current_app.config["ARTICLES_PER_PAGE"])
-    return render_template(template, page=page, heading=heading, intro=intro)
+    """A listing page: a heading, an optional line under it, and a page of teasers."""
+    return render_template(template, page=_page(query), heading=heading, intro=intro)
 
 
 @bp.get("/")
@@ -25,7 +33,7 @@ def index() -> ResponseReturnValue:
     query = Article.public()
     if lead is not None:
         query = query.where(Article.id != lead.id)
-    page = db.paginate(query, per_page=current_app.config["ARTICLES_PER_PAGE"])
+    page = _page(query)
     return render_template("articles/index.html", lead=lead if page.page == 1 else None, page=page)
 
 
@@ -41,7 +49,7 @@ def detail(slug: str) -> ResponseReturnValue:
 @bp.get("/featured")
 def featured() -> ResponseReturnValue:
     """All featured articles, newest first."""
-    query = Article.public().where(Article.featured.is_(True))
+    query = Article.public_featured()
     return _listing("articles/featured.html", query, "Featured posts", "Picked by our editors.")
 
 

@@ -7,14 +7,15 @@ from flask import Blueprint, abort, flash, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from slugify import slugify
+from sqlalchemy.orm import selectinload
 
 from blog.auth import staff_required
 from blog.dates import local
-from blog.extensions import db
-from blog.forms import ArticleForm, slug_taken
+from blog.extensions import csrf, db
+from blog.forms import ArticleForm
 from blog.hx import fragment, hx_redirect
 from blog.models import Article, Section, User
-from blog.saving import save_article, typed_time, unique_slug
+from blog.saving import save_article, unique_slug
 
 bp = Blueprint("editor", __name__, url_prefix="/editor")
 
@@ -28,18 +29,18 @@ def _require_staff() -> None:
 
 
 def _filtered(text: str) -> list[Article]:
+    """The most recently changed articles whose headline, slug, status or author has ``text``."""
     query = sa.select(Article).order_by(Article.updated_at.desc()).limit(DASHBOARD_SIZE)
     if text:
-        pattern = f"%{text}%"
         query = query.join(Article.author).where(
             sa.or_(
-                Article.title.ilike(pattern),
-                Article.slug.ilike(pattern),
-                Article.status.ilike(pattern),
-                User.display_name.ilike(pattern),
+                *(
+                    column.icontains(text, autoescape=True)
+                    for column in (Article.title, Article.slug, Article.status, User.display_name)
+                )
             )
         )
-    return list(db.session.scalars(query))
+    return list(db.session.scalars(query.options(selectinload(Article.author))))
 
 
 @bp.get("/")
@@ -54,17 +55,22 @@ def rows() -> ResponseReturnValue:
     """The dashboard's rows for a filter, naming the full page they stand for."""
     text = request.args.get("q", "").strip()
     full_page = url_for("editor.dashboard", q=text or None)
-    return fragment("editor/_rows.html", articles=_filtered(text), q=text, replace_url=full_page)
+    context = {"articles": _filtered(text), "q": text, "oob": True}
+    return fragment("editor/_rows.html", replace_url=full_page, **context)
 
 
 def _editable(article_id: int) -> Article:
+    """The article, if the signed-in user may change it; else 404 or 403."""
     article = db.get_or_404(Article, article_id)
     if not current_user.can_edit(article):
         abort(403)
     return article
 
 
+# The article form checks its own CSRF token, so that an expired one brings the form back
+# with everything typed instead of an error page.
 @bp.route("/articles/new", methods=["GET", "POST"])
+@csrf.exempt
 def new() -> ResponseReturnValue:
     """Write a new article."""
     form = ArticleForm(can_publish=current_user.can_publish)
@@ -76,12 +82,14 @@ def new() -> ResponseReturnValue:
     return _form_page(form, None)
 
 
-@bp.route("/articles/<int:article_id>/edit", methods=["GET", "POST"])
+@bp.route("/articles/<id:article_id>/edit", methods=["GET", "POST"])
+@csrf.exempt
 def edit(article_id: int) -> ResponseReturnValue:
     """Change an article."""
     article = _editable(article_id)
-    form = ArticleForm(obj=article, article=article, can_publish=current_user.can_publish)
-    if request.method == "GET":
+    filled = article if request.method == "GET" else None
+    form = ArticleForm(obj=filled, article=article, can_publish=current_user.can_publish)
+    if filled is not None:
         form.section.data = article.section.name if article.section else ""
         form.tags.data = ", ".join(tag.name for tag in article.tags)
         form.published_at.data = local(article.published_at) if article.published_at else None
@@ -112,7 +120,7 @@ def preview() -> ResponseReturnValue:
 def _preview_of(form: ArticleForm) -> Article:
     """An unsaved article rendered from what the form holds."""
     draft = Article(body=form.body.data or "", dateline=form.dateline.data or "")
-    draft.published_at = typed_time(form)
+    draft.published_at = form.publication_time()
     draft.render()
     return draft
 
@@ -127,7 +135,7 @@ def slug_check() -> ResponseReturnValue:
     if typed:
         context["suggestion"] = slugify(typed)
         context["malformed"] = context["suggestion"] != typed
-        context["taken_by"] = None if context["malformed"] else slug_taken(typed, article)
+        context["taken_by"] = None if context["malformed"] else Article.slug_owner(typed, article)
         if context["taken_by"] is not None:
             context["suggestion"] = unique_slug(typed, article)
     elif title:
@@ -135,7 +143,7 @@ def slug_check() -> ResponseReturnValue:
     return fragment("editor/_slug_check.html", **context)
 
 
-@bp.route("/articles/<int:article_id>/delete", methods=["GET", "POST"])
+@bp.route("/articles/<id:article_id>/delete", methods=["GET", "POST"])
 def delete(article_id: int) -> ResponseReturnValue:
     """Ask for confirmation, then delete the article."""
     article = _editable(article_id)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
+from flask import current_app
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from slugify import slugify
@@ -21,7 +23,6 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from blog import images
-from blog.extensions import db
 from blog.models import STATUSES, Article
 
 
@@ -34,6 +35,7 @@ class LoginForm(FlaskForm):
 
     username = StringField("Username", validators=[DataRequired()], filters=[_strip])
     password = PasswordField("Password", validators=[DataRequired()])
+    remember = BooleanField("Keep me signed in on this computer")
 
 
 class ArticleForm(FlaskForm):
@@ -80,11 +82,36 @@ class ArticleForm(FlaskForm):
     hero_caption = StringField("Caption", validators=[Length(max=300)], filters=[_strip])
     hero_credit = StringField("Credit", validators=[Length(max=120)], filters=[_strip])
 
-    def __init__(self, *args: Any, article: Article | None = None, can_publish: bool, **kw: Any):
+    def __init__(
+        self, *args: Any, article: Article | None = None, can_publish: bool, **kw: Any
+    ) -> None:
         super().__init__(*args, **kw)
         self.article = article
         self.can_publish = can_publish
         self.hero: images.StoredImage | None = None
+        if not self._may_publish():
+            self.status.choices = [
+                SelectChoice("draft", "Draft"),
+                SelectChoice("published", "Published (editors only)", {"disabled": True}),
+            ]
+
+    def _may_publish(self) -> bool:
+        """Editors publish; writers may keep their own published article published."""
+        return self.can_publish or bool(self.article and self.article.status == "published")
+
+    def publication_time(self) -> datetime | None:
+        """The typed publication time, read in the newsroom's zone."""
+        typed = self.published_at.data
+        return typed.replace(tzinfo=ZoneInfo(current_app.config["TIMEZONE"])) if typed else None
+
+    def validate_published_at(self, field: DateTimeLocalField) -> None:
+        """The time must exist in UTC too (year 1 in Tokyo does not)."""
+        try:
+            moment = self.publication_time()
+            if moment is not None:
+                moment.astimezone(UTC)
+        except (OverflowError, ValueError) as error:
+            raise ValidationError("Choose a date between the years 1 and 9999.") from error
 
     def validate_slug(self, field: StringField) -> None:
         """A given slug must be in slug form and free."""
@@ -94,7 +121,7 @@ class ArticleForm(FlaskForm):
             raise ValidationError(
                 f"Use lowercase letters, digits and hyphens, e.g. “{slugify(field.data)}”."
             )
-        if slug_taken(field.data, self.article):
+        if Article.slug_owner(field.data, self.article):
             raise ValidationError("Another article already uses this slug.")
 
     def validate_tags(self, field: StringField) -> None:
@@ -104,14 +131,13 @@ class ArticleForm(FlaskForm):
 
     def validate_status(self, field: SelectField) -> None:
         """Only editors publish."""
-        if field.data == "published" and not self.can_publish:
+        if field.data == "published" and not self._may_publish():
             raise ValidationError("Only editors can publish. Save it as a draft for an editor.")
 
     def validate_featured(self, field: BooleanField) -> None:
-        """Only editors feature articles."""
-        was = bool(self.article and self.article.featured)
-        if field.data != was and not self.can_publish:
-            raise ValidationError("Only editors can change whether an article is featured.")
+        """Only editors feature articles (for writers the field is left as it was)."""
+        if field.data and not self.can_publish and not (self.article and self.article.featured):
+            raise ValidationError("Only editors can feature articles.")
 
     def validate_body(self, field: TextAreaField) -> None:
         """A published article has a body."""
@@ -148,11 +174,3 @@ class ArticleForm(FlaskForm):
             if name and slugify(name):
                 names.setdefault(slugify(name), name)
         return list(names.values())
-
-
-def slug_taken(slug: str, article: Article | None = None) -> Article | None:
-    """The other article using ``slug``, if any."""
-    query = sa.select(Article).where(Article.slug == slug)
-    if article is not None and article.id is not None:
-        query = query.where(Article.id != article.id)
-    return db.session.scalar(query)

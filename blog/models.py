@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Self
 
 import sqlalchemy as sa
 from flask_login import UserMixin
+from slugify import slugify
 from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -76,7 +77,21 @@ class User(UserMixin, db.Model):
         return self.can_publish or article.author_id == self.id
 
 
-class Section(db.Model):
+class Named:
+    """A label found by the slug of its name, created on first use."""
+
+    name: Mapped[str]
+    slug: Mapped[str]
+
+    @classmethod
+    def named(cls, name: str) -> Self:
+        """The existing label whose slug matches ``name``'s, or a new, unsaved one."""
+        slug = slugify(name)
+        found = db.session.scalar(sa.select(cls).where(cls.slug == slug))  # type: ignore[arg-type]
+        return found or cls(name=name, slug=slug)
+
+
+class Section(Named, db.Model):
     """A desk of the newsroom, such as Local or Culture."""
 
     __tablename__ = "sections"
@@ -94,7 +109,7 @@ article_tags = sa.Table(
 )
 
 
-class Tag(db.Model):
+class Tag(Named, db.Model):
     """A topic label; articles carry any number of them."""
 
     __tablename__ = "tags"
@@ -111,6 +126,7 @@ class Article(db.Model):
     __table_args__ = (
         sa.Index("ix_articles_status_published_at", "status", "published_at"),
         sa.Index("ix_articles_featured_status_published_at", "featured", "status", "published_at"),
+        sa.Index("ix_articles_updated_at", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -128,6 +144,8 @@ class Article(db.Model):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The last save while readers could see it: what "Updated …" on the page reports.
+    revised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     hero_image: Mapped[str | None] = mapped_column(sa.String(80))
     hero_width: Mapped[int | None]
     hero_height: Mapped[int | None]
@@ -150,8 +168,12 @@ class Article(db.Model):
 
     @property
     def was_updated(self) -> bool:
-        """Whether it changed noticeably after publication."""
-        return self.published_at is not None and self.updated_at > self.published_at + UPDATE_GRACE
+        """Whether it changed noticeably after readers could first see it."""
+        return (
+            self.published_at is not None
+            and self.revised_at is not None
+            and self.revised_at > self.published_at + UPDATE_GRACE
+        )
 
     def render(self) -> None:
         """Make the stored HTML and contents from the Markdown body and the dateline."""
@@ -173,17 +195,25 @@ class Article(db.Model):
         )
 
     @classmethod
+    def public_featured(cls) -> sa.Select[tuple[Article]]:
+        """Public articles an editor marked featured, newest first."""
+        return cls.public().where(cls.featured.is_(True))
+
+    @classmethod
     def latest(cls, limit: int, exclude: int | None = None) -> list[Article]:
         """The newest public articles, leaving out ``exclude``."""
         return cls._first(cls.public(), limit, exclude)
 
     @classmethod
     def featured_latest(cls, limit: int, exclude: int | None = None) -> list[Article]:
-        """The newest public articles marked featured, leaving out ``exclude``."""
-        return cls._first(cls.public().where(cls.featured.is_(True)), limit, exclude)
+        """The newest featured articles, leaving out ``exclude``."""
+        return cls._first(cls.public_featured(), limit, exclude)
 
     @classmethod
-    def _first(cls, query: sa.Select[tuple[Article]], limit: int, exclude: int | None) -> list:
+    def _first(
+        cls, query: sa.Select[tuple[Article]], limit: int, exclude: int | None
+    ) -> list[Article]:
+        """The first ``limit`` rows of ``query`` without article ``exclude``."""
         if exclude is not None:
             query = query.where(cls.id != exclude)
         return list(db.session.scalars(query.limit(limit)))
@@ -192,3 +222,11 @@ class Article(db.Model):
     def by_slug(cls, slug: str) -> Article | None:
         """The article at ``/articles/<slug>``, public or not."""
         return db.session.scalar(sa.select(cls).where(cls.slug == slug))
+
+    @classmethod
+    def slug_owner(cls, slug: str, other_than: Article | None = None) -> Article | None:
+        """The article using ``slug``, leaving ``other_than`` out."""
+        query = sa.select(cls).where(cls.slug == slug)
+        if other_than is not None and other_than.id is not None:
+            query = query.where(cls.id != other_than.id)
+        return db.session.scalar(query)

@@ -7,12 +7,14 @@ from flask.typing import ResponseReturnValue
 
 from blog.hx import fragment
 from blog.models import Article
+from blog.site import small_int
 
 bp = Blueprint("sidebars", __name__, url_prefix="/sidebars")
 
 
 def _exclude() -> int | None:
-    return request.args.get("exclude", type=int)
+    """The id of the article being read, which its sidebars leave out."""
+    return request.args.get("exclude", type=small_int)
 
 
 @bp.get("/featured")

@@ -7,14 +7,35 @@ from flask import Blueprint, Flask, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.routing import IntegerConverter, Map
 
 from blog.extensions import db
 
 bp = Blueprint("site", __name__)
 
+# The largest value of an integer column (PostgreSQL's INTEGER); larger numbers in a URL
+# are treated as absent instead of overflowing the database driver.
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """``<id:name>`` in a route: a row id, from 1 to MAX_ID."""
+
+    def __init__(self, url_map: Map) -> None:
+        super().__init__(url_map, min=1, max=MAX_ID)
+
+
+def small_int(value: str) -> int:
+    """A query-string number from 1 to MAX_ID (``request.args.get(..., type=small_int)``)."""
+    number = int(value)
+    if not 1 <= number <= MAX_ID:
+        raise ValueError(value)
+    return number
+
 
 def init_app(app: Flask) -> None:
-    """Render every HTTP error in the site's layout."""
+    """Add the ``id`` converter; render every HTTP error in the site's layout."""
+    app.url_map.converters["id"] = IdConverter
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(CSRFError, _csrf_error)
 
@@ -36,12 +57,18 @@ def favicon() -> ResponseReturnValue:
 
 
 def _http_error(error: HTTPException) -> ResponseReturnValue:
+    """The error as a page in the site's layout, keeping headers such as ``Allow``."""
     if isinstance(error, InternalServerError):
         db.session.rollback()
     code = error.code or 500
-    return render_template("errors/error.html", code=code, name=error.name), code
+    page = render_template("errors/error.html", code=code, name=error.name)
+    response = error.get_response()
+    response.set_data(page)
+    response.content_type = "text/html; charset=utf-8"
+    return response
 
 
-def _csrf_error(error: CSRFError) -> ResponseReturnValue:
+def _csrf_error(_error: CSRFError) -> ResponseReturnValue:
+    """A refused state change (no or a stale CSRF token) explained."""
     message = "The form expired or came from another site. Go back, reload the page and try again."
     return render_template("errors/error.html", code=400, name="Form expired", message=message), 400

@@ -73,8 +73,8 @@ def test_table_of_contents_needs_two_headings(client, make_article):
 
 def test_updated_shows_only_after_a_later_change(client, make_article):
     published = utcnow() - timedelta(days=2)
-    fresh = make_article("Fresh", published_at=published, updated_at=published)
-    changed = make_article("Changed", published_at=published, updated_at=utcnow())
+    fresh = make_article("Fresh", published_at=published, updated_at=utcnow())
+    changed = make_article("Changed", published_at=published, revised_at=utcnow())
     assert "Updated" not in client.get(f"/articles/{fresh.slug}").text
     assert "Updated" in client.get(f"/articles/{changed.slug}").text
 

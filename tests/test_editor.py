@@ -55,10 +55,23 @@ def test_anonymous_users_are_sent_to_sign_in(client):
         assert response.headers["Location"].startswith("/auth/login?next=")
 
 
-def test_anonymous_htmx_requests_get_a_redirect_header_not_a_page(hx):
-    response = hx.get("/editor/rows?q=x")
-    assert response.status_code == 204
-    assert response.headers["HX-Redirect"].startswith("/auth/login")
+def test_signed_out_htmx_request_gets_a_notice_and_the_page_stays(client):
+    response = client.get(
+        "/editor/rows?q=x",
+        headers={"HX-Request": "true", "HX-Current-URL": "http://localhost/editor/articles/3/edit"},
+    )
+    assert response.status_code == 200
+    assert response.headers["HX-Retarget"] == "#session-notice"
+    assert "HX-Redirect" not in response.headers and "<html" not in response.text
+    assert 'href="/auth/login?next=/editor/articles/3/edit" target="_blank"' in response.text
+
+
+def test_form_posted_after_sign_out_comes_back_with_its_text(client):
+    data = {"title": "My scoop", "body": "Words I must not lose", "csrf_token": "stale"}
+    response = client.post("/editor/articles/new", data=data)
+    assert response.status_code == 401
+    assert "Words I must not lose" in response.text and "My scoop" in response.text
+    assert 'action="/auth/login?next=/editor/articles/new"' in response.text
 
 
 def test_editor_publishes_an_article_through_the_form(app, client, auth):
@@ -149,14 +162,27 @@ def test_editing_changes_the_article_and_keeps_its_slug(app, client, auth, make_
     assert stored(app, id=article.id).title == "After"
 
 
-def test_writer_cannot_publish_or_feature(client, auth):
+def test_writer_cannot_publish_or_feature(app, client, auth):
     auth.login("writer")
+    page = client.get("/editor/articles/new").text
+    assert '<option disabled value="published">' in page and 'name="featured"' not in page
     response = client.post("/editor/articles/new", data=form_data(client))
     assert response.status_code == 422 and "Only editors can publish." in response.text
     response = client.post(
         "/editor/articles/new", data=form_data(client, status="draft", featured="y")
     )
-    assert response.status_code == 422 and "Only editors can change whether" in response.text
+    assert response.status_code == 422 and "Only editors can feature articles." in response.text
+    assert stored(app, slug="council-approves-budget") is None
+
+
+def test_writer_fixes_a_typo_in_their_published_article(app, client, auth, make_article):
+    writer = auth.login("writer")
+    article = make_article("Typo in here", author_id=writer.id, featured=True, slug="typo")
+    url = f"/editor/articles/{article.id}/edit"
+    data = form_data(client, url, title="No typo here", slug="typo", featured=None)
+    assert client.post(url, data=data).status_code == 303
+    saved = stored(app, id=article.id)
+    assert saved.title == "No typo here" and saved.status == "published" and saved.featured
 
 
 def test_writer_saves_a_draft(app, client, auth):
@@ -306,7 +332,8 @@ def test_post_without_csrf_token_is_refused_and_changes_nothing(app, client, aut
     data = form_data(client)
     del data["csrf_token"]
     response = client.post("/editor/articles/new", data=data)
-    assert response.status_code == 400 and "Form expired" in response.text
+    assert response.status_code == 422 and "The form had expired" in response.text
+    assert "The council voted." in response.text and 'name="csrf_token"' in response.text
     assert stored(app, slug="council-approves-budget") is None
 
 
@@ -325,3 +352,22 @@ def test_preview_dateline_uses_the_typed_publication_time(client, auth, hx):
     data = {"body": "Text.", "dateline": "Kyiv", "published_at": "2023-10-26T09:00"}
     response = hx.post("/editor/preview", data=data, headers={"X-CSRFToken": token})
     assert "Kyiv – October 26, 2023 – " in response.text
+
+
+def test_backdated_publication_shows_no_update_but_a_later_edit_does(client, auth):
+    auth.login("editor")
+    data = form_data(client, published_at="2024-03-01T10:00")
+    client.post("/editor/articles/new", data=data)
+    assert "Updated" not in client.get("/articles/council-approves-budget").text
+    url = "/editor/articles/1/edit"
+    client.post(
+        url,
+        data=form_data(
+            client,
+            url,
+            slug="council-approves-budget",
+            published_at="2024-03-01T10:00",
+            summary="Corrected.",
+        ),
+    )
+    assert "· Updated <time" in client.get("/articles/council-approves-budget").text

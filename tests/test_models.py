@@ -55,10 +55,11 @@ def test_render_puts_dateline_with_long_publication_date_in_first_paragraph(app,
 def test_was_updated_only_after_a_real_change_past_publication(app):
     published = utcnow() - timedelta(days=1)
     assert not Article(
-        published_at=published, updated_at=published + timedelta(minutes=1)
+        published_at=published, revised_at=published + timedelta(minutes=1)
     ).was_updated
-    assert Article(published_at=published, updated_at=published + timedelta(hours=2)).was_updated
-    assert not Article(published_at=None, updated_at=published).was_updated
+    assert Article(published_at=published, revised_at=published + timedelta(hours=2)).was_updated
+    assert not Article(published_at=published, updated_at=utcnow()).was_updated
+    assert not Article(published_at=None, revised_at=published).was_updated
 
 
 def test_times_come_back_timezone_aware_in_utc(app, make_article):
