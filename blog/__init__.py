@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
-ROOT = Path(__file__).resolve().parent.parent
+from blog import articles, auth, cli, config, database, dates, editor, hx, media, sidebars, site
+from blog.config import ROOT
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the application: configuration, extensions, blueprints, commands."""
-    from blog import articles, auth, cli, config, database, dates, editor, hx, media, sidebars, site
-
     app = Flask(
         __name__,
         instance_path=str(ROOT / "instance"),

@@ -29,6 +29,7 @@ def init_app(app: Flask) -> None:
 
 
 def _check_password(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """Refuse passwords shorter than MIN_PASSWORD."""
     if value is not None and len(value) < MIN_PASSWORD:
         raise click.BadParameter(f"use at least {MIN_PASSWORD} characters")
     return value

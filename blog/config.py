@@ -9,6 +9,8 @@ from typing import Any
 
 from flask import Flask
 
+ROOT = Path(__file__).resolve().parent.parent  # the repository: templates/, static/, instance/
+
 DEFAULTS: dict[str, Any] = {
     "SITE_NAME": "Dateline",
     "TIMEZONE": "UTC",

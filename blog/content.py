@@ -82,6 +82,7 @@ def _number_headings(fragment: ElementTree.Element) -> list[dict[str, str | int]
 
 
 def _mark_external_links(fragment: ElementTree.Element) -> None:
+    """Add ``rel="noopener noreferrer"`` to links that leave the site."""
     for link in fragment.iter(f"{_NS}a"):
         if compact_url(link.get("href", "")).lower().startswith(("http:", "https:", "//")):
             link.set("rel", EXTERNAL_REL)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import click
 import flask_migrate
 from flask import Flask
 from flask.cli import with_appcontext
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
-from blog import ROOT
+from blog.config import ROOT
 from blog.extensions import db, migrate
 from blog.models import UTCDateTime
 
@@ -19,6 +20,9 @@ MIGRATIONS = ROOT / "migrations"
 def init_app(app: Flask) -> None:
     """Bind the database and migrations to ``app`` and add ``init-db``."""
     db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", _sqlite_pragmas)
     migrate.init_app(
         app, db, directory=str(MIGRATIONS), render_as_batch=True, render_item=_render_item
     )
@@ -32,16 +36,13 @@ def _render_item(kind: str, item: object, _context: object) -> str | bool:
     return False
 
 
-@event.listens_for(Engine, "connect")
-def _sqlite_pragmas(connection: object, _record: object) -> None:
+def _sqlite_pragmas(connection: sqlite3.Connection, _record: object) -> None:
     """Foreign keys on; WAL so readers never wait for a writer; wait, don't fail, when busy.
 
     synchronous=NORMAL in WAL mode loses no committed transaction on an application crash,
     only possibly the last ones on a power cut, and saves an fsync on every commit.
     """
-    if type(connection).__module__ != "sqlite3":
-        return
-    cursor = connection.cursor()  # type: ignore[attr-defined]
+    cursor = connection.cursor()
     cursor.execute("PRAGMA foreign_keys = ON")
     cursor.execute("PRAGMA journal_mode = WAL")
     cursor.execute("PRAGMA synchronous = NORMAL")

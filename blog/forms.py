@@ -27,6 +27,7 @@ from blog.models import STATUSES, Article
 
 
 def _strip(value: str | None) -> str | None:
+    """Drop the spaces around typed text."""
     return value.strip() if isinstance(value, str) else value
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import tempfile
 import warnings
 from dataclasses import dataclass
 from io import BytesIO
@@ -13,7 +15,11 @@ from typing import BinaryIO
 from flask import current_app
 from PIL import Image, UnidentifiedImageError
 
-FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
+# MPO is the JPEG variant many phone cameras write.
+FORMATS = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
+# EXIF orientations that turn the picture a quarter: browsers show it with sides swapped.
+QUARTER_TURNS = {5, 6, 7, 8}
+ORIENTATION = 0x0112
 NAME = re.compile(r"^[0-9a-f]{32}\.(jpg|png|webp|gif)$")
 
 
@@ -42,12 +48,16 @@ def store(stream: BinaryIO) -> StoredImage:
         raise ImageRejected("The file is empty.")
     width, height, kind = _inspect(data)
     name = f"{hashlib.sha256(data).hexdigest()[:32]}.{FORMATS[kind]}"
-    path = media_dir() / name
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".part")
-        partial.write_bytes(data)
-        partial.replace(path)
+    folder = media_dir()
+    if not (folder / name).exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        # A private temporary file, then an atomic rename: two identical uploads at once
+        # each write their own file and either rename wins with the same bytes.
+        fd, partial = tempfile.mkstemp(dir=folder, suffix=".part")
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+        os.chmod(partial, 0o644)
+        os.replace(partial, folder / name)
     return StoredImage(name, width, height)
 
 
@@ -57,9 +67,16 @@ def stored(name: str) -> StoredImage | None:
         return None
     try:
         with Image.open(media_dir() / name) as image:
-            return StoredImage(name, image.width, image.height)
+            return StoredImage(name, *_shown_size(image))
     except (OSError, UnidentifiedImageError):
         return None
+
+
+def _shown_size(image: Image.Image) -> tuple[int, int]:
+    """Width and height as a browser shows the image, after its EXIF orientation."""
+    if image.getexif().get(ORIENTATION) in QUARTER_TURNS:
+        return image.height, image.width
+    return image.width, image.height
 
 
 def _inspect(data: bytes) -> tuple[int, int, str]:
@@ -69,7 +86,7 @@ def _inspect(data: bytes) -> tuple[int, int, str]:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(BytesIO(data)) as image:
-                kind, width, height = image.format, image.width, image.height
+                kind, (width, height) = image.format, _shown_size(image)
                 if kind not in FORMATS:
                     raise ImageRejected("Upload a JPEG, PNG, WebP or GIF image.")
                 if width * height > limit:

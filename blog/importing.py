@@ -16,7 +16,7 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from blog.extensions import db
 from blog.forms import ArticleForm
 from blog.models import Article, User
-from blog.saving import save_article
+from blog.saving import save_article, unique_slug
 
 TEXT_KEYS = ("title", "body", "slug", "summary", "dateline", "section", "status")
 HERO_KEYS = ("hero_alt", "hero_caption", "hero_credit")
@@ -45,7 +45,7 @@ def import_records(records: Any, base: Path, default_author: User) -> list[Artic
     if not isinstance(records, list):
         raise ImportFailed([RecordError(0, "file", "expected a JSON list of article objects")])
     errors: list[RecordError] = []
-    ready: list[tuple[ArticleForm, User, datetime | None]] = []
+    ready: list[tuple[ArticleForm, User]] = []
     slugs: dict[str, int] = {}
     for index, record in enumerate(records):
         problems, form, author = _check(index, record, base, default_author)
@@ -56,13 +56,18 @@ def import_records(records: Any, base: Path, default_author: User) -> list[Artic
             slugs[slug] = index
         errors += problems
         if not problems and form is not None and author is not None:
-            ready.append((form, author, form.published_at.data))
+            ready.append((form, author))
     if errors:
         raise ImportFailed(errors)
     articles = []
-    for form, author, published in ready:
+    for form, author in ready:
+        # Slugs made from titles keep clear of the ones later records ask for.
+        if not form.slug.data:
+            form.slug.data = unique_slug(form.title.data, taken=slugs)
+            slugs[form.slug.data] = -1
         article = save_article(form, author)
-        if published is not None and article.published_at is not None:
+        if form.published_at.data is not None and article.published_at is not None:
+            # An archive's article dates from its publication, not from the import.
             article.created_at = article.updated_at = article.published_at
         articles.append(article)
     db.session.commit()
@@ -103,7 +108,7 @@ def _check(
     if record.get("published_at") is not None:
         try:
             data["published_at"] = _local_time(record["published_at"])
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             errors.append(RecordError(index, "published_at", "must be an ISO 8601 date and time"))
     if record.get("hero_image") is not None:
         hero, problem = _open_hero(record["hero_image"], base)
@@ -111,11 +116,15 @@ def _check(
             errors.append(RecordError(index, "hero_image", problem))
         else:
             data["hero_image"] = hero
-    author = default_author
+    author: User | None = default_author
     if record.get("author") is not None:
-        author = db.session.scalar(sa.select(User).where(User.username == record["author"]))
+        name = record["author"]
+        found = isinstance(name, str) and db.session.scalar(
+            sa.select(User).filter_by(username=name)
+        )
+        author = found or None
         if author is None:
-            errors.append(RecordError(index, "author", f"no user named {record['author']!r}"))
+            errors.append(RecordError(index, "author", f"no user named {name!r}"))
     form = ArticleForm(formdata=data, meta={"csrf": False}, can_publish=True)
     if not form.validate():
         for field, messages in form.errors.items():

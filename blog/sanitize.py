@@ -70,6 +70,7 @@ def _allowed_attribute(tag: str, name: str, value: str) -> bool:
 
 
 def _nh3_attribute(tag: str, name: str, value: str) -> str | None:
+    """The same attribute rule, in the form nh3 asks for."""
     return value if _allowed_attribute(tag, name, value) else None
 
 
@@ -93,6 +94,7 @@ def clean(html: str) -> str:
 
 
 def _nh3_clean(html: str) -> str:
+    """nh3 with the allowlists of this module."""
     return nh3.clean(
         html,
         tags=set(ALLOWED_TAGS),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -41,11 +42,13 @@ def app(tmp_path: Path) -> Iterator[Flask]:
 
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
+    """A browser-like test client (cookies kept between requests)."""
     return app.test_client()
 
 
 @pytest.fixture
 def runner(app: Flask) -> FlaskCliRunner:
+    """Runs ``flask`` commands against the test app."""
     return app.test_cli_runner()
 
 
@@ -65,6 +68,7 @@ class HtmxClient:
 
 @pytest.fixture
 def hx(client: FlaskClient) -> HtmxClient:
+    """The same client, sending htmx's request headers."""
     return HtmxClient(client)
 
 
@@ -153,13 +157,12 @@ class Auth:
 
 @pytest.fixture
 def auth(client: FlaskClient, make_user: Callable[..., User]) -> Auth:
+    """Sign the client in: ``auth.login("writer")``."""
     return Auth(client, make_user)
 
 
 def csrf_token(client: FlaskClient, url: str) -> str:
     """The CSRF token printed in the form at ``url``."""
-    import re
-
     page = client.get(url).text
     match = re.search(
         r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"', page

@@ -74,3 +74,14 @@ def test_session_cookie_is_httponly_and_lax(client, make_user):
     sign_in(client, "ed", PASSWORD)
     cookie = client.get_cookie("session")
     assert cookie.http_only and cookie.same_site == "Lax"
+
+
+def test_remember_me_is_a_choice(client, make_user):
+    make_user("ed", role="editor")
+    sign_in(client, "ed", PASSWORD)
+    assert client.get_cookie("remember_token") is None
+    client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/editor/articles/new")})
+    token = csrf_token(client, "/auth/login")
+    data = {"username": "ed", "password": PASSWORD, "remember": "y", "csrf_token": token}
+    client.post("/auth/login", data=data)
+    assert client.get_cookie("remember_token") is not None

@@ -185,3 +185,31 @@ def test_seed_demo_fills_a_front_page(app, runner, client):
     assert front.count('class="teaser"') >= 9
     again = runner.invoke(args=["seed-demo", "--if-empty"])
     assert again.exit_code == 0 and count(app, Article) == 12
+
+
+def test_title_slugs_keep_clear_of_slugs_later_records_ask_for(app, runner, make_user, tmp_path):
+    make_user("boss", role="admin")
+    records = [{"title": "Budget", "body": "x"}, {"title": "Other", "body": "y", "slug": "budget"}]
+    result = runner.invoke(args=["import-articles", str(write_json(tmp_path / "a.json", records))])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        slugs = dict(db.session.execute(sa.select(Article.title, Article.slug)).all())
+    assert slugs == {"Budget": "budget-2", "Other": "budget"}
+
+
+def test_records_with_odd_types_are_reported_not_crashed_on(app, runner, make_user, tmp_path):
+    make_user("boss", role="admin")
+    records = [
+        {"title": "List author", "body": "x", "author": ["ada"]},
+        {"title": "Year one", "body": "x", "published_at": "0001-01-01T00:00:00+05:00"},
+        {"title": 7, "body": "x"},
+        {"title": "Tags", "body": "x", "tags": "a, b", "featured": "yes"},
+    ]
+    result = runner.invoke(args=["import-articles", str(write_json(tmp_path / "a.json", records))])
+    assert result.exit_code == 1, result.output
+    assert "record 0: author: no user named ['ada']" in result.output
+    assert "record 1: published_at: must be an ISO 8601" in result.output
+    assert "record 2: title: must be text" in result.output
+    assert "record 3: tags: must be a list of text" in result.output
+    assert "record 3: featured: must be true or false" in result.output
+    assert count(app, Article) == 0

@@ -371,3 +371,51 @@ def test_backdated_publication_shows_no_update_but_a_later_edit_does(client, aut
         ),
     )
     assert "· Updated <time" in client.get("/articles/council-approves-budget").text
+
+
+@pytest.mark.parametrize(
+    ("zone", "typed"), [("Asia/Tokyo", "0001-01-01T00:00"), ("America/Chicago", "9999-12-31T23:59")]
+)
+def test_publication_times_outside_the_calendar_are_refused(app, client, auth, zone, typed):
+    app.config["TIMEZONE"] = zone
+    auth.login("editor")
+    response = client.post("/editor/articles/new", data=form_data(client, published_at=typed))
+    assert response.status_code == 422 and "Choose a date between" in response.text
+
+
+def test_dashboard_filter_treats_percent_and_underscore_as_text(client, auth, make_article):
+    make_article("Turnout up 40% this year")
+    make_article("Plain headline")
+    auth.login("editor")
+    assert "Plain headline" not in client.get("/editor/?q=%25").text
+    assert "Turnout up 40%" in client.get("/editor/?q=40%25").text
+    assert "No article matches" in client.get("/editor/?q=_").text
+
+
+def test_edit_post_missing_fields_is_a_form_error_not_a_crash(client, auth, make_article):
+    article = make_article("Partial", section="Local", tags=["a"])
+    auth.login("editor")
+    url = f"/editor/articles/{article.id}/edit"
+    response = client.post(url, data={"csrf_token": csrf_token(client, url), "status": "draft"})
+    assert response.status_code == 422 and 'id="title-error"' in response.text
+
+
+def test_phone_jpeg_variants_and_rotated_photos_are_measured_as_shown(app, client, auth):
+    auth.login("editor")
+    rotated = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # turned a quarter: shown 30 wide and 40 high
+    Image.new("RGB", (40, 30), "navy").save(rotated, "JPEG", exif=exif)
+    rotated.seek(0)
+    data = form_data(client, hero_alt="A navy rectangle")
+    data["hero_image"] = (rotated, "phone.jpg")
+    assert client.post("/editor/articles/new", data=data).status_code == 303
+    article = stored(app, slug="council-approves-budget")
+    assert (article.hero_width, article.hero_height) == (30, 40)
+    mpo = io.BytesIO()
+    Image.new("RGB", (20, 10), "red").save(mpo, "MPO")
+    mpo.seek(0)
+    data = form_data(client, title="Second", hero_alt="A red rectangle")
+    data["hero_image"] = (mpo, "camera.jpg")
+    assert client.post("/editor/articles/new", data=data).status_code == 303
+    assert stored(app, slug="second").hero_image.endswith(".jpg")

@@ -322,7 +322,7 @@ def test_entity_encoded_javascript_url_is_dropped_but_link_text_kept(payload: st
     assert link.text == "x"
 
 
-def test_protocol_relative_link_is_kept_as_a_relative_url() -> None:
+def test_protocol_relative_link_to_another_site_is_kept_as_an_ordinary_link() -> None:
     link = only(parse(clean(PAYLOADS["protocol-relative"])), "a")
     assert link.get("href") == "//evil.example"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from blog import ROOT
+from blog.config import ROOT
 
 TEMPLATES = ROOT / "templates"
 
@@ -44,10 +44,6 @@ def test_500_is_a_page_in_the_site_layout(app, client):
     assert '<main id="main"' in response.text and "Something went wrong" in response.text
 
 
-def test_method_not_allowed_is_a_page(client):
-    assert client.post("/healthz").status_code == 405
-
-
 @pytest.fixture
 def page_urls(make_article) -> list[str]:
     article = make_article("Page", featured=True, section="Local", tags=["t"])
@@ -55,14 +51,34 @@ def page_urls(make_article) -> list[str]:
             "/authors/reporter", "/auth/login"]  # fmt: skip
 
 
-def test_every_page_is_the_same_with_or_without_htmx_headers(client, page_urls):
-    for url in page_urls:
-        plain = client.get(url)
-        htmx = client.get(url, headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
+def assert_same_with_or_without_htmx(client, urls: list[str]) -> None:
+    """Each URL answers the same full page whether or not htmx headers come with it."""
+    htmx_headers = {"HX-Request": "true", "HX-History-Restore-Request": "true"}
+    for url in urls:
+        plain, htmx = client.get(url), client.get(url, headers=htmx_headers)
         assert plain.status_code == htmx.status_code == 200
-        strip = lambda text: re.sub(r'value="[^"]*"', "", text)  # noqa: E731 - CSRF tokens differ
+        strip = lambda text: re.sub(r'value="[^"]*"|"X-CSRFToken": "[^"]*"', "", text)  # noqa: E731
         assert strip(plain.text) == strip(htmx.text), url
         assert plain.text.startswith("<!doctype html>")
+
+
+def test_every_page_is_the_same_with_or_without_htmx_headers(client, page_urls):
+    assert_same_with_or_without_htmx(client, page_urls)
+
+
+def test_every_newsroom_page_is_the_same_with_or_without_htmx_headers(client, auth, page_urls):
+    auth.login("editor")
+    assert_same_with_or_without_htmx(
+        client,
+        [
+            *page_urls[:4],
+            "/editor/",
+            "/editor/?q=page",
+            "/editor/articles/new",
+            "/editor/articles/1/edit",
+            "/editor/articles/1/delete",
+        ],
+    )
 
 
 def test_fragments_are_never_whole_pages(client, auth, make_article):
@@ -128,3 +144,20 @@ def test_favicon_is_served_for_clients_that_ask_the_conventional_path(client):
     response = client.get("/favicon.ico")
     assert response.status_code == 301 and response.headers["Location"] == "/static/favicon.svg"
     assert 'rel="icon" href="/static/favicon.svg"' in client.get("/").text
+
+
+def test_numbers_too_large_for_the_database_are_404_not_500(client, auth, make_article):
+    huge = "9" * 25
+    make_article("Listed")
+    assert client.get(f"/?page={huge}").status_code == 200
+    assert client.get(f"/latest?page={2**40}").status_code == 200
+    assert "Listed" in client.get(f"/sidebars/latest?exclude={huge}").text
+    auth.login("editor")
+    assert client.get(f"/editor/articles/{huge}/edit").status_code == 404
+    assert client.get(f"/editor/articles/{huge}/delete").status_code == 404
+
+
+def test_method_not_allowed_page_keeps_the_allow_header(client):
+    response = client.post("/healthz")
+    assert response.status_code == 405
+    assert "GET" in response.headers["Allow"] and '<main id="main"' in response.text

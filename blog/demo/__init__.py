@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import secrets
 from datetime import datetime, timedelta
+from math import sin, tau
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from PIL import Image, ImageDraw
 
 from blog.dates import utcnow
@@ -35,7 +37,7 @@ def records(folder: Path) -> list[dict[str, Any]]:
 def ensure_authors() -> None:
     """Add the demo bylines as writers who cannot sign in."""
     for username, name in AUTHORS.items():
-        if db.session.scalar(db.select(User).filter_by(username=username)) is None:
+        if db.session.scalar(sa.select(User).where(User.username == username)) is None:
             user = User(username=username, display_name=name, role="writer", active=False)
             user.set_password(secrets.token_urlsafe(24))
             db.session.add(user)
@@ -69,10 +71,10 @@ def draw_scene(scene: dict[str, Any]) -> Image.Image:
 
 
 def _wave(x: float, width: int) -> float:
-    from math import sin, tau
-
+    """Rolling hills: two sine waves, one slower than the other."""
     return 0.6 * sin(tau * x / width) + 0.4 * sin(tau * 2.3 * x / width)
 
 
 def _rgb(colour: str) -> tuple[int, int, int]:
+    """``#rrggbb`` as a tuple."""
     return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
