@@ -4,10 +4,12 @@ PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app app
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# System packages come from apt; as root directly, otherwise through sudo.
+APT := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: run test lint format install dev-install browser
+.PHONY: run test lint format install dev-install system-python browser
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml | system-python
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e .
@@ -16,6 +18,13 @@ $(VENV)/.installed: pyproject.toml
 $(VENV)/.dev-installed: $(VENV)/.installed
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
+
+system-python:
+	@python3 -c 'import ensurepip, venv' 2>/dev/null || \
+		{ $(APT) update -qq && $(APT) install -y -qq python3 python3-venv python3-pip; }
+
+browser:
+	@command -v chromium >/dev/null || { $(APT) update -qq && $(APT) install -y -qq chromium; }
 
 install: $(VENV)/.installed
 
@@ -27,9 +36,6 @@ run: install
 	$(FLASK) seed-demo --if-empty
 	@echo "Serving on http://$(HOST):$(PORT)/ (the newsroom is at /editor/)"
 	$(VENV)/bin/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - app:app
-
-browser:
-	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
 
 test: dev-install browser
 	$(VENV)/bin/pytest
