@@ -7,7 +7,7 @@ PORT ?= 5000
 # System packages come from apt; as root directly, otherwise through sudo.
 APT := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: run test lint format install dev-install system-python browser
+.PHONY: run test soak lint format install dev-install system-python browser
 
 $(VENV)/.installed: pyproject.toml | system-python
 	python3 -m venv $(VENV)
@@ -35,10 +35,14 @@ run: install
 	$(FLASK) ensure-admin
 	$(FLASK) seed-demo --if-empty
 	@echo "Serving on http://$(HOST):$(PORT)/ (the newsroom is at /editor/)"
-	$(VENV)/bin/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - app:app
+	$(VENV)/bin/gunicorn --bind $(HOST):$(PORT) --workers 2 --no-control-socket --access-logfile - app:app
 
 test: dev-install browser
 	$(VENV)/bin/pytest
+
+# 60 s of readers, sidebars, searches and editors against gunicorn; writes bench/SOAK.md.
+soak: dev-install
+	$(PY) bench/soak.py $(SOAK_ARGS)
 
 lint: dev-install
 	$(VENV)/bin/ruff check .

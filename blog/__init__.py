@@ -6,7 +6,22 @@ from typing import Any
 
 from flask import Flask
 
-from blog import articles, auth, cli, config, database, dates, editor, hx, media, sidebars, site
+from blog import (
+    articles,
+    auth,
+    backup,
+    cli,
+    config,
+    database,
+    dates,
+    editor,
+    headers,
+    hx,
+    media,
+    rerendering,
+    sidebars,
+    site,
+)
 from blog.config import ROOT
 
 
@@ -25,7 +40,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     hx.init_app(app)
     dates.init_app(app)
     site.init_app(app)
+    headers.init_app(app)
     cli.init_app(app)
+    backup.init_app(app)
+    rerendering.init_app(app)
     for module in (articles, sidebars, editor, auth, media, site):
         app.register_blueprint(module.bp)
     return app

@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
+import math
+import secrets
+import time
+from collections.abc import Callable
+from functools import cache
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import Blueprint, Flask, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    flash,
+    g,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
-from flask_login import login_required, login_user, logout_user
+from flask_limiter import RateLimitExceeded
+from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.security import generate_password_hash
 
-from blog.extensions import csrf, db, login_manager
+from blog.extensions import csrf, db, limiter, login_manager
 from blog.forms import LoginForm
 from blog.hx import fragment, hx_redirect, is_htmx
 from blog.models import User
@@ -20,15 +38,22 @@ staff_required = login_required
 
 
 def init_app(app: Flask) -> None:
-    """Set up sessions and CSRF protection."""
+    """Set up sessions, CSRF protection and the sign-in limits (off when TESTING, unless set)."""
     login_manager.init_app(app)
     csrf.init_app(app)
+    app.config.setdefault("RATELIMIT_ENABLED", not app.testing)
+    limiter.init_app(app)
+    app.register_error_handler(RateLimitExceeded, _too_many_attempts)
 
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
-    """The signed-in user from the session's id."""
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    """The signed-in user, while the session token in ``user_id`` is still theirs."""
+    row_id, _, token = user_id.partition(":")
+    user = db.session.get(User, int(row_id)) if row_id.isdigit() else None
+    if user is None or not secrets.compare_digest(user.session_token, token):
+        return None
+    return user
 
 
 @login_manager.unauthorized_handler
@@ -60,25 +85,83 @@ def safe_next(target: str | None) -> str:
     return url_for("editor.dashboard")
 
 
+def _setting(name: str) -> Callable[[], str]:
+    """A limit read from the app's setting ``name`` on each request."""
+    return lambda: current_app.config[name]
+
+
+def _account() -> str:
+    """The account a sign-in attempt is for: the username as typed, known or not."""
+    return request.form.get("username", "").strip() or "-"
+
+
+def _failed(_response: Response) -> bool:
+    """Whether this attempt checked a password and it was wrong; only those count."""
+    return g.get("sign_in_failed", False)
+
+
+# Only wrong passwords count: guessing makes them, while a newsroom behind one address may
+# sign in many times a morning and never be held up.
 @bp.route("/login", methods=["GET", "POST"])
 @csrf.exempt  # the form checks its token itself and comes back with a message when stale
+@limiter.limit(
+    _setting("SIGN_IN_LIMIT_PER_ADDRESS"), scope="address", methods=["POST"], deduct_when=_failed
+)
+@limiter.limit(
+    _setting("SIGN_IN_LIMIT_PER_ACCOUNT"),
+    key_func=_account,
+    scope="account",
+    methods=["POST"],
+    deduct_when=_failed,
+)
 def login() -> ResponseReturnValue:
-    """Show the sign-in form; sign the person in."""
+    """Show the sign-in form; sign the person in, in a new session."""
     form = LoginForm()
     if form.validate_on_submit():
-        user = db.session.scalar(sa.select(User).where(User.username == form.username.data))
-        if user is not None and user.active and user.check_password(form.password.data):
+        user = _authenticate(form.username.data, form.password.data)
+        if user is not None:
+            session.clear()  # nothing planted in the session before sign-in survives it
             login_user(user, remember=form.remember.data)
             return hx_redirect(safe_next(request.args.get("next")))
+        g.sign_in_failed = True
         form.form_errors.append("Wrong username or password.")
     return _login_page(form, request.args.get("next"), status=422 if form.is_submitted() else 200)
 
 
+def _authenticate(username: str, password: str) -> User | None:
+    """The active user with these credentials; an unknown name costs a password check too."""
+    user = db.session.scalar(sa.select(User).where(User.username == username))
+    checked = user or User(password_hash=_unknown_user_hash())
+    if checked.check_password(password) and user is not None and user.active:
+        return user
+    return None
+
+
+@cache
+def _unknown_user_hash() -> str:
+    """A hash made like every user's, checked when no user has the name typed."""
+    return generate_password_hash(secrets.token_urlsafe(32))
+
+
+def _too_many_attempts(_error: RateLimitExceeded) -> ResponseReturnValue:
+    """The sign-in page again (the only limited one), with the name kept and when to retry."""
+    reset_at = max(limit.window.reset_time for limit in limiter.current_limits if limit.breached)
+    seconds = max(1, math.ceil(reset_at - time.time()))
+    page, status = _login_page(
+        LoginForm(), request.args.get("next"), status=429, wait_minutes=math.ceil(seconds / 60)
+    )
+    return page, status, {"Retry-After": str(seconds)}
+
+
 def _login_page(
-    form: LoginForm, next_url: str | None, status: int, unsaved: dict[str, str] | None = None
-) -> ResponseReturnValue:
-    """The sign-in page; ``unsaved`` is text from a form posted after the session ended."""
-    context = {"form": form, "next_url": next_url, "unsaved": unsaved}
+    form: LoginForm,
+    next_url: str | None,
+    status: int,
+    unsaved: dict[str, str] | None = None,
+    wait_minutes: int | None = None,
+) -> tuple[str, int]:
+    """The sign-in page, with the text of a form posted after the session ended, or the wait."""
+    context = {"form": form, "next_url": next_url, "unsaved": unsaved, "wait_minutes": wait_minutes}
     return render_template("auth/login.html", **context), status
 
 
@@ -86,4 +169,15 @@ def _login_page(
 def logout() -> ResponseReturnValue:
     """Sign out and go to the front page."""
     logout_user()
+    return hx_redirect(url_for("articles.index"))
+
+
+@bp.post("/logout-everywhere")
+@staff_required
+def logout_everywhere() -> ResponseReturnValue:
+    """End every session of the signed-in user, remember-me cookies included, then this one."""
+    current_user.end_sessions()
+    db.session.commit()
+    logout_user()
+    flash("You are signed out on every device and browser.")
     return hx_redirect(url_for("articles.index"))

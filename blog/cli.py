@@ -17,8 +17,8 @@ from blog import demo
 from blog.extensions import db
 from blog.importing import ImportFailed, import_records
 from blog.models import ROLES, Article, User
+from blog.passwords import MIN_LENGTH, password_problem
 
-MIN_PASSWORD = 12
 USERNAME = re.compile(r"^[a-z0-9_.-]{2,40}$")
 
 
@@ -28,16 +28,16 @@ def init_app(app: Flask) -> None:
         app.cli.add_command(command)
 
 
-def _check_password(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
-    """Refuse passwords shorter than MIN_PASSWORD."""
-    if value is not None and len(value) < MIN_PASSWORD:
-        raise click.BadParameter(f"use at least {MIN_PASSWORD} characters")
+def _check_password(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """Refuse a password that breaks the rules of blog.passwords (asking again at the prompt)."""
+    if value is not None and (problem := password_problem(value, ctx.params["username"])):
+        raise click.BadParameter(problem)
     return value
 
 
 @click.command("create-user")
 @with_appcontext
-@click.argument("username")
+@click.argument("username", is_eager=True)  # known before the password is checked against it
 @click.option("--role", type=click.Choice(ROLES), required=True)
 @click.option("--name", "display_name", help="Name shown in bylines (default: the username).")
 @click.option(
@@ -46,7 +46,7 @@ def _check_password(_ctx: click.Context, _param: click.Parameter, value: str | N
     hide_input=True,
     confirmation_prompt=True,
     callback=_check_password,
-    help=f"At least {MIN_PASSWORD} characters; asked for when not given.",
+    help=f"At least {MIN_LENGTH} characters, not a common one; asked for when not given.",
 )
 def create_user(username: str, role: str, display_name: str | None, password: str) -> None:
     """Add a member of the newsroom."""

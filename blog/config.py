@@ -24,6 +24,10 @@ DEFAULTS: dict[str, Any] = {
     "REMEMBER_COOKIE_HTTPONLY": True,
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     "WTF_CSRF_TIME_LIMIT": None,
+    "SIGN_IN_LIMIT_PER_ADDRESS": "10 per minute",
+    "SIGN_IN_LIMIT_PER_ACCOUNT": "5 per 15 minutes",
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "HTTPS": False,
 }
 
 
@@ -38,6 +42,8 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
     instance = Path(app.instance_path)
     app.config.setdefault("SQLALCHEMY_DATABASE_URI", f"sqlite:///{instance / 'dateline.db'}")
     app.config.setdefault("MEDIA_DIR", str(instance / "media"))
+    if app.config["HTTPS"]:
+        app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = True
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _stored_secret_key(instance / "secret_key")
 

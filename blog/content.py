@@ -12,6 +12,7 @@ from markdown_it.rules_core import StateCore
 from slugify import slugify
 
 from blog.sanitize import clean, compact_url
+from blog.treewalker import TreeWalker
 
 # A fixed prefix keeps generated ids apart from anything the page's own code names.
 HEADING_ID_PREFIX = "h-"
@@ -57,8 +58,7 @@ def render(source: str, lead: str = "") -> Rendered:
     _mark_external_links(fragment)
     if lead:
         _open_with_lead(fragment, lead)
-    walker = html5lib.getTreeWalker("etree")
-    return Rendered(html="".join(_serializer.serialize(walker(fragment))), toc=toc)
+    return Rendered(html="".join(_serializer.serialize(TreeWalker(fragment))), toc=toc)
 
 
 def _number_headings(fragment: ElementTree.Element) -> list[dict[str, str | int]]:

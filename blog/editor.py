@@ -12,10 +12,11 @@ from sqlalchemy.orm import selectinload
 from blog.auth import staff_required
 from blog.dates import local
 from blog.extensions import csrf, db
-from blog.forms import ArticleForm
+from blog.forms import MAX_BODY_CHARS, ArticleForm
 from blog.hx import fragment, hx_redirect
 from blog.models import Article, Section, User
 from blog.saving import save_article, unique_slug
+from blog.site import small_int
 
 bp = Blueprint("editor", __name__, url_prefix="/editor")
 
@@ -75,10 +76,7 @@ def new() -> ResponseReturnValue:
     """Write a new article."""
     form = ArticleForm(can_publish=current_user.can_publish)
     if form.validate_on_submit():
-        article = save_article(form, current_user)
-        db.session.commit()
-        flash(f"Saved “{article.title}”.")
-        return hx_redirect(url_for("editor.edit", article_id=article.id))
+        return _save(form, None)
     return _form_page(form, None)
 
 
@@ -95,11 +93,25 @@ def edit(article_id: int) -> ResponseReturnValue:
         form.published_at.data = local(article.published_at) if article.published_at else None
         form.hero_image.data = None
     if form.validate_on_submit():
-        save_article(form, current_user, article)
-        db.session.commit()
-        flash(f"Saved “{article.title}”.")
-        return hx_redirect(url_for("editor.edit", article_id=article.id))
+        return _save(form, article)
     return _form_page(form, article)
+
+
+def _save(form: ArticleForm, article: Article | None) -> ResponseReturnValue:
+    """Save and go to the edit page; after a clash with a simultaneous save, the form again."""
+    try:
+        saved = save_article(form, current_user, article)
+        db.session.commit()
+    except sa.exc.IntegrityError:
+        # Two saves at once claimed the same new slug, section or tag: the other one won.
+        db.session.rollback()
+        form.form_errors.append(
+            "Another save at the same moment took this address, section or tag. "
+            "Nothing you typed is lost: save again."
+        )
+        return _form_page(form, article)
+    flash(f"Saved “{saved.title}”.")
+    return hx_redirect(url_for("editor.edit", article_id=saved.id))
 
 
 def _form_page(form: ArticleForm, article: Article | None) -> ResponseReturnValue:
@@ -118,8 +130,9 @@ def preview() -> ResponseReturnValue:
 
 
 def _preview_of(form: ArticleForm) -> Article:
-    """An unsaved article rendered from what the form holds."""
-    draft = Article(body=form.body.data or "", dateline=form.dateline.data or "")
+    """An unsaved article rendered from what the form holds (a body over the limit, cut to it)."""
+    body = (form.body.data or "")[:MAX_BODY_CHARS]
+    draft = Article(body=body, dateline=form.dateline.data or "")
     draft.published_at = form.publication_time()
     draft.render()
     return draft
@@ -128,7 +141,7 @@ def _preview_of(form: ArticleForm) -> Article:
 @bp.get("/slug-check")
 def slug_check() -> ResponseReturnValue:
     """Say inline whether the slug typed (or the one the headline gives) is free."""
-    article = db.session.get(Article, request.args.get("article_id", type=int) or 0)
+    article = db.session.get(Article, request.args.get("article_id", type=small_int) or 0)
     typed = request.args.get("slug", "").strip()
     title = request.args.get("title", "").strip()
     context: dict[str, object] = {"typed": typed}

@@ -25,6 +25,10 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from blog import images
 from blog.models import STATUSES, Article
 
+# The longest body, in characters (a line break counts once). Checked here rather than by a
+# Length validator, whose maxlength attribute would make browsers cut pasted text silently.
+MAX_BODY_CHARS = 200_000
+
 
 def _strip(value: str | None) -> str | None:
     """Drop the spaces around typed text."""
@@ -141,8 +145,14 @@ class ArticleForm(FlaskForm):
             raise ValidationError("Only editors can feature articles.")
 
     def validate_body(self, field: TextAreaField) -> None:
-        """A published article has a body."""
-        if self.status.data == "published" and not (field.data or "").strip():
+        """A published article has a body, and no body is longer than MAX_BODY_CHARS."""
+        text = (field.data or "").replace("\r\n", "\n")
+        if len(text) > MAX_BODY_CHARS:
+            raise ValidationError(
+                f"The body is {len(text):,} characters long; the limit is {MAX_BODY_CHARS:,}. "
+                "Shorten it or split it into parts."
+            )
+        if self.status.data == "published" and not text.strip():
             raise ValidationError("A published article needs a body.")
 
     def validate_hero_image(self, field: FileField) -> None:

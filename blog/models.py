@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any, Self
 
@@ -52,8 +53,14 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(sa.String(10), default="writer")
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Part of every session's user id: a new token ends all of the user's sessions.
+    session_token: Mapped[str] = mapped_column(sa.String(64), server_default="")
 
     articles: Mapped[list[Article]] = relationship(back_populates="author")
+
+    def get_id(self) -> str:
+        """Flask-Login's id for the session and remember cookie: row id and session token."""
+        return f"{self.id}:{self.session_token}"
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses sign-in to inactive users
@@ -65,8 +72,13 @@ class User(UserMixin, db.Model):
         return self.role in {"admin", "editor"}
 
     def set_password(self, password: str) -> None:
-        """Store a salted hash of ``password``."""
+        """Store a salted hash of ``password`` and end the sessions signed in with the old one."""
         self.password_hash = generate_password_hash(password)
+        self.end_sessions()
+
+    def end_sessions(self) -> None:
+        """Sign the user out everywhere, remember-me cookies included, with a new token."""
+        self.session_token = secrets.token_urlsafe(32)
 
     def check_password(self, password: str) -> bool:
         """Whether ``password`` matches the stored hash."""

@@ -6,6 +6,9 @@ import re
 
 import bleach
 import nh3
+from bleach import html5lib_shim
+
+from blog.treewalker import LinearParents
 
 ALLOWED_TAGS = frozenset(
     {
@@ -33,11 +36,18 @@ ALLOWED_SCHEMES = frozenset({"http", "https", "mailto"})
 # Elements whose content goes too, not just the tags.
 DROPPED_WITH_CONTENT = frozenset({"script", "style", "template", "noscript", "iframe", "object"})
 
+# html5lib, which bleach and the pipeline parse with, slows down with the square of the nesting
+# depth (a body of 60,000 "<b>" took minutes); no article needs more than a few levels.
+MAX_NESTING = 40
+VOID_TAGS = frozenset({"br", "hr", "img"})
+
 _SCHEME = re.compile(r"^([a-z][a-z0-9+.\-]*):", re.IGNORECASE)
 # Browsers ignore ASCII whitespace and control characters anywhere in a URL ("java\tscript:").
 _IGNORED_IN_URL = re.compile(r"[\x00-\x20\x7f]+")
 _CODE_CLASS = re.compile(r"^language-[\w+\-]{1,40}$")
 _NUMBER = re.compile(r"^\d{1,5}$")
+# A tag in nh3's output, which escapes "<" and ">" everywhere but in its tags.
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)[^>]*>")
 
 
 def compact_url(value: str) -> str:
@@ -83,6 +93,14 @@ _cleaner = bleach.Cleaner(
 )
 
 
+class _BleachTreeWalker(LinearParents, html5lib_shim.getTreeWalker("etree")):
+    """bleach's copy of html5lib's tree walker, with the linear navigation of ours."""
+
+
+# bleach has made its final release, so this attribute of its Cleaner stays where it is.
+_cleaner.walker = _BleachTreeWalker
+
+
 def clean(html: str) -> str:
     """Return ``html`` with everything outside the allowlists removed.
 
@@ -90,7 +108,27 @@ def clean(html: str) -> str:
     parser, the same rules) and a bypass has to fool both. nh3 also runs first because
     bleach keeps the text of a stripped ``<script>`` where nh3 drops it.
     """
-    return _nh3_clean(_cleaner.clean(_nh3_clean(html)))
+    return _nh3_clean(_cleaner.clean(_flatten(_nh3_clean(html))))
+
+
+def _flatten(html: str) -> str:
+    """Drop the tags nested deeper than MAX_NESTING, keeping their text.
+
+    ``html`` comes from nh3, so it is well-formed: every element closes, in order.
+    """
+    depth = 0
+
+    def keep_shallow(tag: re.Match[str]) -> str:
+        nonlocal depth
+        if tag.group(1):  # a closing tag: its element is at the current depth
+            level, depth = depth, depth - 1
+        else:
+            level = depth + 1
+            if tag.group(2).lower() not in VOID_TAGS:
+                depth = level
+        return tag.group(0) if level <= MAX_NESTING else ""
+
+    return _TAG.sub(keep_shallow, html)
 
 
 def _nh3_clean(html: str) -> str:

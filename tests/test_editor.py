@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import sqlalchemy as sa
@@ -10,7 +11,7 @@ from PIL import Image
 
 from blog.extensions import db
 from blog.models import Article
-from tests.conftest import csrf_token
+from tests.conftest import PASSWORD, csrf_token
 
 
 def image_file(kind: str = "JPEG", size: tuple[int, int] = (40, 30)) -> io.BytesIO:
@@ -419,3 +420,42 @@ def test_phone_jpeg_variants_and_rotated_photos_are_measured_as_shown(app, clien
     data["hero_image"] = (mpo, "camera.jpg")
     assert client.post("/editor/articles/new", data=data).status_code == 303
     assert stored(app, slug="second").hero_image.endswith(".jpg")
+
+
+def test_save_clashing_with_a_simultaneous_one_comes_back_with_the_text(
+    app, client, auth, monkeypatch
+):
+    auth.login("editor")
+    data = form_data(client, body="Text typed during a clash.")
+    real_flush = db.session.flush
+
+    def clash(*args, **kwargs):
+        raise sa.exc.IntegrityError("INSERT", {}, Exception("UNIQUE constraint failed"))
+
+    monkeypatch.setattr(db.session, "flush", clash)
+    response = client.post("/editor/articles/new", data=data)
+    monkeypatch.setattr(db.session, "flush", real_flush)
+    assert response.status_code == 422
+    assert "Another save at the same moment" in response.text
+    assert "Text typed during a clash." in response.text
+    assert stored(app, slug="council-approves-budget") is None
+    assert client.post("/editor/articles/new", data=form_data(client)).status_code == 303
+
+
+def test_simultaneous_saves_with_one_headline_never_fail_with_a_500(app, make_user):
+    make_user("ed", role="editor")
+    clients = []
+    for _ in range(8):
+        client = app.test_client()
+        token = csrf_token(client, "/auth/login")
+        data = {"username": "ed", "password": PASSWORD, "csrf_token": token}
+        assert client.post("/auth/login", data=data).status_code == 303
+        clients.append((client, form_data(client, title="Same headline")))
+    with ThreadPoolExecutor(len(clients)) as pool:
+        statuses = list(
+            pool.map(lambda c: c[0].post("/editor/articles/new", data=c[1]).status_code, clients)
+        )
+    assert set(statuses) <= {303, 422} and 303 in statuses
+    with app.app_context():
+        slugs = db.session.scalars(sa.select(Article.slug)).all()
+    assert len(slugs) == statuses.count(303) and len(set(slugs)) == len(slugs)

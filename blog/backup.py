@@ -1,0 +1,376 @@
+"""Backup and restore: one .tar.gz with a snapshot of the SQLite database and every upload."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import os
+import shutil
+import sqlite3
+import tarfile
+import tempfile
+import zlib
+from contextlib import closing
+from pathlib import Path, PurePosixPath
+from typing import IO, Any
+
+import click
+from alembic.script import ScriptDirectory
+from flask import Flask
+from flask.cli import with_appcontext
+
+from blog.database import MIGRATIONS
+from blog.dates import utcnow
+from blog.extensions import db
+from blog.images import media_dir
+
+FORMAT = 1
+MANIFEST = "manifest.json"
+DATABASE = "dateline.db"
+MEDIA = "media"
+STAMP = "%Y%m%dT%H%M%SZ"
+CHUNK = 1024 * 1024
+
+
+class BadArchive(Exception):
+    """The file is not a complete, undamaged backup; the message says what is wrong."""
+
+
+def init_app(app: Flask) -> None:
+    """Add ``backup`` and ``restore`` to ``flask``."""
+    app.cli.add_command(backup)
+    app.cli.add_command(restore)
+
+
+@click.command("backup")
+@with_appcontext
+@click.argument("dest", type=click.Path(path_type=Path))
+def backup(dest: Path) -> None:
+    """Write the database and the media to one archive at DEST (a file or a folder).
+
+    The site may keep serving and saving meanwhile. An existing file is never overwritten.
+    """
+    live = _sqlite_path()
+    if not live.is_file():
+        raise click.ClickException(f"there is no database at {live}")
+    target = _archive_path(dest)
+    # The scratch space sits beside the archive, so finishing it is a rename on one disk.
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".dateline-backup-") as scratch:
+        snapshot = Path(scratch) / DATABASE
+        _snapshot(live, snapshot)
+        # Uploads are written before the article that names them is committed and are never
+        # changed, so listing them after the snapshot finds every image the snapshot uses.
+        members = [(DATABASE, snapshot), *_media_files(media_dir())]
+        partial = Path(scratch) / target.name
+        _write_archive(partial, members, _revision(snapshot))
+        try:
+            os.link(partial, target)
+        except FileExistsError as error:
+            raise click.ClickException(
+                f"{target} exists; a backup never replaces a file"
+            ) from error
+    click.echo(f"Backed up the database and {len(members) - 1} media file(s) to {target}")
+
+
+@click.command("restore")
+@with_appcontext
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Replace the current data without asking.")
+def restore(archive: Path, yes: bool) -> None:
+    """Put the backup ARCHIVE back on a stopped site, keeping the current data aside."""
+    live, media = _sqlite_path(), media_dir()
+    live.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=live.parent, prefix=".dateline-restore-") as scratch:
+        staged = Path(scratch)
+        try:
+            manifest = _unpack(archive, staged)
+            advice = _schema_advice(_revision(staged / DATABASE))
+        except BadArchive as problem:
+            message = f"cannot restore {archive}: {problem}. Nothing was changed."
+            raise click.ClickException(message) from problem
+        if not yes:
+            click.confirm(
+                f"Replace {live} and {media} with the backup made {manifest['created']}?",
+                abort=True,
+            )
+        db.engine.dispose()  # this process keeps no connection to the database it replaces
+        _ensure_unused(live)
+        kept = _set_aside(live, media)
+        # The database arrives by rename of a complete, synced file: never half-written.
+        os.replace(staged / DATABASE, live)
+        media.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(staged / MEDIA, media)
+        _sync_folder(live.parent)
+    count = len(manifest["files"]) - 1
+    click.echo(f"Restored the database and {count} media file(s) from {archive}.")
+    if kept:
+        click.echo("The previous data is kept as " + ", ".join(str(path) for path in kept))
+    if advice:
+        click.echo(advice)
+
+
+def _sqlite_path() -> Path:
+    """The file of the site's SQLite database; a clear error for any other database."""
+    url = db.engine.url
+    if url.get_backend_name() != "sqlite":
+        raise click.ClickException(
+            f"backup and restore work with SQLite only; this site uses {url.get_backend_name()}."
+            " Use that database's own tools (pg_dump and pg_restore for PostgreSQL) and copy"
+            f" the media folder {media_dir()} beside the dump."
+        )
+    if url.database in (None, "", ":memory:"):
+        raise click.ClickException("the database lives in memory; backups need a database file")
+    return Path(url.database).absolute()
+
+
+def _archive_path(dest: Path) -> Path:
+    """``dest``, or a timestamped name in it when it is a folder; never an existing file."""
+    target = dest / f"dateline-{utcnow():{STAMP}}.tar.gz" if dest.is_dir() else dest
+    if target.exists() or target.is_symlink():
+        raise click.ClickException(f"{target} exists; a backup never replaces a file")
+    if not target.parent.is_dir():
+        raise click.ClickException(f"there is no folder {target.parent}")
+    return target
+
+
+def _snapshot(live: Path, copy: Path) -> None:
+    """Copy the live database with SQLite's online backup API into a self-contained file."""
+    # mode=ro: a backup never writes to the live database. One step (pages=-1) copies it in a
+    # single read transaction: in WAL mode writers carry on, and the copy is that moment's.
+    with (
+        closing(sqlite3.connect(f"{live.as_uri()}?mode=ro", uri=True, timeout=15)) as source,
+        closing(sqlite3.connect(copy)) as target,
+    ):
+        source.backup(target)
+        target.execute("PRAGMA journal_mode = DELETE")  # no -wal file beside the copy
+        problems = _integrity_problems(target)
+    if problems:
+        raise click.ClickException(f"the live database fails its integrity check: {problems}")
+
+
+def _integrity_problems(connection: sqlite3.Connection) -> str:
+    """What ``PRAGMA integrity_check`` reports, or an empty string when it says "ok"."""
+    rows = [row[0] for row in connection.execute("PRAGMA integrity_check")]
+    return "" if rows == ["ok"] else "; ".join(rows[:5])
+
+
+def _revision(database: Path) -> str | None:
+    """The Alembic schema revision recorded in ``database``."""
+    with closing(sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True)) as connection:
+        try:
+            row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+        except sqlite3.DatabaseError:
+            return None
+    return row[0] if row else None
+
+
+def _media_files(folder: Path) -> list[tuple[str, Path]]:
+    """Every file under ``folder`` as (member name, path), skipping uploads still being written."""
+    found = []
+    for parent, _dirs, names in os.walk(folder):
+        for name in names:
+            path = Path(parent, name)
+            # images.store writes *.part first and renames it when complete.
+            if path.suffix != ".part" and path.is_file():
+                found.append((f"{MEDIA}/{path.relative_to(folder).as_posix()}", path))
+    return sorted(found)
+
+
+def _write_archive(archive: Path, members: list[tuple[str, Path]], revision: str | None) -> None:
+    """Write ``members`` and a manifest of their sizes and SHA-256 sums, synced to disk."""
+    entries = []
+    # Owner-only: the database holds password hashes.
+    with os.fdopen(os.open(archive, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as file:
+        with tarfile.open(fileobj=file, mode="w:gz") as tar:
+            for name, path in members:
+                with path.open("rb") as source:
+                    stat = os.fstat(source.fileno())
+                    info = tarfile.TarInfo(name)
+                    info.size, info.mtime, info.mode = stat.st_size, int(stat.st_mtime), 0o644
+                    digest = _Digesting(source)
+                    tar.addfile(info, digest)
+                entries.append({"name": name, "size": info.size, "sha256": digest.hexdigest()})
+            manifest = {
+                "format": FORMAT,
+                "created": utcnow().isoformat(timespec="seconds"),
+                "schema_revision": revision,
+                "files": entries,
+            }
+            data = json.dumps(manifest, indent=2).encode()
+            info = tarfile.TarInfo(MANIFEST)
+            info.size, info.mtime, info.mode = len(data), int(utcnow().timestamp()), 0o644
+            tar.addfile(info, io.BytesIO(data))
+        file.flush()
+        os.fsync(file.fileno())
+
+
+class _Digesting:
+    """A reader that keeps the SHA-256 of what has been read through it."""
+
+    def __init__(self, source: IO[bytes]) -> None:
+        self.source = source
+        self.hash = hashlib.sha256()
+
+    def read(self, size: int = -1) -> bytes:
+        """Read from the source, adding the bytes to the sum."""
+        data = self.source.read(size)
+        self.hash.update(data)
+        return data
+
+    def hexdigest(self) -> str:
+        """The SHA-256 of everything read so far."""
+        return self.hash.hexdigest()
+
+
+def _unpack(archive: Path, staged: Path) -> dict[str, Any]:
+    """Extract ``archive`` into ``staged`` and check it all; return its manifest."""
+    found: dict[str, tuple[int, str]] = {}
+    manifest_data = b""
+    (staged / MEDIA).mkdir()
+    try:
+        with tarfile.open(archive, mode="r:gz") as tar:
+            for member in tar:
+                name = _checked_name(member, staged)
+                if name in found or (name == MANIFEST and manifest_data):
+                    raise BadArchive(f"it holds {name} twice")
+                source = tar.extractfile(member)
+                assert source is not None  # a regular file always has contents
+                if name == MANIFEST:
+                    manifest_data = source.read()
+                    continue
+                found[name] = _copy(source, staged / name)
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as error:
+        raise BadArchive(f"it is not a complete .tar.gz archive ({error})") from error
+    if not manifest_data:
+        raise BadArchive(f"it has no {MANIFEST}, so it is not a Dateline backup")
+    manifest = _parsed_manifest(manifest_data)
+    listed = {entry["name"]: (entry["size"], entry["sha256"]) for entry in manifest["files"]}
+    for name in sorted(found.keys() | listed.keys()):
+        if name not in listed:
+            raise BadArchive(f"{name} is not listed in {MANIFEST}")
+        if name not in found:
+            raise BadArchive(f"{name} is listed in {MANIFEST} but missing")
+        if found[name] != listed[name]:
+            raise BadArchive(f"the checksum of {name} does not match {MANIFEST}: it is damaged")
+    if DATABASE not in found:
+        raise BadArchive(f"it holds no {DATABASE}")
+    try:
+        with closing(sqlite3.connect(f"{(staged / DATABASE).as_uri()}?mode=ro", uri=True)) as con:
+            problems = _integrity_problems(con)
+    except sqlite3.DatabaseError as error:
+        problems = str(error)
+    if problems:
+        raise BadArchive(f"its database fails SQLite's integrity check: {problems}")
+    return manifest
+
+
+def _checked_name(member: tarfile.TarInfo, staged: Path) -> str:
+    """The member's name, if it is a plain file that lands inside ``staged``."""
+    name = member.name
+    if not member.isreg():
+        raise BadArchive(f"{name!r} is not a plain file (links and devices are refused)")
+    parts = PurePosixPath(name).parts
+    plain = (
+        str(PurePosixPath(name)) == name
+        and "\\" not in name
+        and not any(part in ("..", ".") for part in parts)
+        and (name in (MANIFEST, DATABASE) or (len(parts) > 1 and parts[0] == MEDIA))
+    )
+    if not plain or not (staged / name).resolve().is_relative_to(staged.resolve()):
+        raise BadArchive(f"it holds {name!r}, a name outside the backup's layout")
+    return name
+
+
+def _copy(source: IO[bytes], path: Path) -> tuple[int, str]:
+    """Write ``source`` to ``path`` and sync it; return its size and SHA-256."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    digest, size = hashlib.sha256(), 0
+    with path.open("xb") as target:
+        while chunk := source.read(CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+            target.write(chunk)
+        target.flush()
+        os.fsync(target.fileno())
+    return size, digest.hexdigest()
+
+
+def _parsed_manifest(data: bytes) -> dict[str, Any]:
+    """The manifest, if it is one this version understands."""
+    try:
+        manifest = json.loads(data)
+        version = manifest["format"]
+        for entry in manifest["files"]:
+            if not (
+                isinstance(entry["name"], str)
+                and isinstance(entry["size"], int)
+                and isinstance(entry["sha256"], str)
+            ):
+                raise TypeError(entry)
+    except (ValueError, KeyError, TypeError) as error:
+        raise BadArchive(f"its {MANIFEST} is malformed") from error
+    if version != FORMAT:
+        raise BadArchive(f"it has backup format {version!r}; this version reads {FORMAT}")
+    return manifest
+
+
+def _schema_advice(revision: str | None) -> str:
+    """What to run after restoring a database at ``revision``, if anything."""
+    scripts = ScriptDirectory(str(MIGRATIONS))
+    heads = scripts.get_heads()
+    if revision in heads:
+        return ""
+    if revision not in {script.revision for script in scripts.walk_revisions()}:
+        raise BadArchive(
+            f"its schema revision {revision!r} is unknown to this version of Dateline;"
+            " restore it with the version that made it"
+        )
+    return (
+        f"The backup's schema (revision {revision}) is older than this version's"
+        f" ({', '.join(heads)}): run `flask --app app init-db` now to upgrade it."
+    )
+
+
+def _ensure_unused(live: Path) -> None:
+    """Refuse while any process has the database open: the site must be stopped."""
+    if not live.exists():
+        return
+    with closing(sqlite3.connect(live, timeout=0)) as connection:
+        try:
+            connection.execute("PRAGMA locking_mode = EXCLUSIVE")
+            connection.execute("BEGIN EXCLUSIVE")
+            connection.rollback()
+        except sqlite3.OperationalError as error:
+            raise click.ClickException(
+                f"the database is in use ({error}): stop the site, then restore again."
+                " Nothing was changed."
+            ) from error
+
+
+def _set_aside(live: Path, media: Path) -> list[Path]:
+    """Rename the current database (with its -wal and -shm) and media with a timestamp."""
+    suffix = f".before-restore-{utcnow():{STAMP}}"
+    kept_db = live.with_name(live.name + suffix)
+    # The -wal file keeps SQLite's naming so that the kept database opens with its last saves.
+    moves = [
+        (live, kept_db),
+        *((Path(f"{live}{end}"), Path(f"{kept_db}{end}")) for end in ("-wal", "-shm")),
+        (media, media.with_name(media.name + suffix)),
+    ]
+    moves = [(old, new) for old, new in moves if old.exists()]
+    if taken := [new for _old, new in moves if new.exists()]:
+        raise click.ClickException(f"{taken[0]} exists; try again in a second")
+    for old, new in moves:
+        old.rename(new)
+    return [new for _old, new in moves if not new.name.endswith(("-wal", "-shm"))]
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the renames in ``folder`` durable."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

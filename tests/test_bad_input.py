@@ -1,0 +1,434 @@
+"""Bad input anywhere gets a 4xx page in the site's layout, or the form with a message, and
+changes nothing: oversized requests, malformed values, huge Markdown, invalid UTF-8, path
+traversal, wrong methods, unknown ids."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import html5lib
+import pytest
+import sqlalchemy as sa
+
+from blog.content import render
+from blog.extensions import db
+from blog.forms import MAX_BODY_CHARS
+from blog.models import Article
+from blog.sanitize import MAX_NESTING, clean
+from tests.conftest import csrf_token
+from tests.test_editor import form_data, image_file
+
+SECRET = "not for the web"
+
+
+def database_state(app) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, to compare before and after a request."""
+    with app.app_context():
+        return {
+            table.name: [
+                tuple(row)
+                for row in db.session.execute(sa.select(table).order_by(*table.primary_key.columns))
+            ]
+            for table in db.metadata.sorted_tables
+        }
+
+
+def assert_error_page(response, code: int, text: str) -> None:
+    """``response`` is the site's error page for ``code``, saying ``text``."""
+    assert response.status_code == code, response.text[:300]
+    assert response.text.startswith("<!doctype html>"), response.text[:300]
+    assert '<main id="main"' in response.text and text in response.text
+
+
+@pytest.fixture
+def article(auth, make_article) -> Article:
+    """An editor is signed in; one published article exists."""
+    auth.login("editor")
+    return make_article("Existing story", body="The existing body.")
+
+
+# --- too large --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/editor/articles/new", "/editor/articles/{id}/edit", "/editor/preview", "/auth/login"],
+)
+def test_request_over_max_content_length_is_413_and_changes_nothing(app, client, article, url):
+    data = form_data(client, body="x" * 10_000)
+    app.config["MAX_CONTENT_LENGTH"] = 4_000
+    before = database_state(app)
+    response = client.post(
+        url.format(id=article.id), data=data, headers={"X-CSRFToken": data["csrf_token"]}
+    )
+    assert_error_page(response, 413, "too large")
+    assert database_state(app) == before
+
+
+def test_upload_over_max_content_length_stores_no_file(app, client, article):
+    data = form_data(client, hero_alt="A picture")
+    data["hero_image"] = (image_file(size=(400, 400)), "photo.jpg")
+    app.config["MAX_CONTENT_LENGTH"] = 500
+    before = database_state(app)
+    assert_error_page(client.post("/editor/articles/new", data=data), 413, "too large")
+    assert database_state(app) == before
+    assert not list(Path(app.config["MEDIA_DIR"]).glob("*"))
+
+
+@pytest.mark.parametrize("encoding", ["multipart/form-data", "application/x-www-form-urlencoded"])
+def test_text_field_over_max_form_memory_size_is_413(app, client, article, encoding):
+    data = form_data(client, body="x" * 10_000)
+    app.config["MAX_FORM_MEMORY_SIZE"] = 4_000
+    before = database_state(app)
+    response = client.post("/editor/articles/new", data=data, content_type=encoding)
+    assert_error_page(response, 413, "too large")
+    assert database_state(app) == before
+
+
+# --- huge Markdown ----------------------------------------------------------------------------
+
+
+def long_text(length: int) -> str:
+    """``length`` characters of distinct words, so that any cut shows."""
+    return "".join(f"word{n} " for n in range(length // 5))[:length]
+
+
+@pytest.mark.parametrize("url", ["/editor/articles/new", "/editor/articles/{id}/edit"])
+def test_body_over_the_limit_comes_back_with_its_length_and_all_its_text(app, client, article, url):
+    url = url.format(id=article.id)
+    body = long_text(MAX_BODY_CHARS + 1)
+    before = database_state(app)
+    response = client.post(url, data=form_data(client, url, body=body))
+    assert response.status_code == 422
+    message = (
+        f"The body is {MAX_BODY_CHARS + 1:,} characters long; the limit is {MAX_BODY_CHARS:,}."
+    )
+    assert 'id="body-error"' in response.text and message in response.text
+    assert body in response.text
+    assert database_state(app) == before
+
+
+def test_body_limit_counts_a_line_break_once(app, client, article):
+    line = "a" * 99
+    body = f"{line}\r\n" * (MAX_BODY_CHARS // 100)  # the limit exactly, after \r\n becomes \n
+    response = client.post("/editor/articles/new", data=form_data(client, body=body))
+    assert response.status_code == 303
+    with app.app_context():
+        saved = db.session.scalar(sa.select(Article).order_by(Article.id.desc()))
+        assert len(saved.body) == MAX_BODY_CHARS
+
+
+def test_preview_of_a_body_over_the_limit_shows_its_first_part(client, article, hx):
+    token = csrf_token(client, "/editor/articles/new")
+    body = long_text(MAX_BODY_CHARS + 50)
+    response = hx.post("/editor/preview", data={"body": body}, headers={"X-CSRFToken": token})
+    assert response.status_code == 200
+    assert body[:MAX_BODY_CHARS].split()[-2] in response.text
+    assert body[MAX_BODY_CHARS:].split()[-1] not in response.text
+
+
+def test_import_of_a_body_over_the_limit_names_the_record(app, runner, make_user, tmp_path):
+    make_user("ed", role="editor")
+    source = tmp_path / "articles.json"
+    source.write_text(json.dumps([{"title": "Huge", "body": "x" * (MAX_BODY_CHARS + 1)}]))
+    before = database_state(app)
+    result = runner.invoke(args=["import-articles", str(source), "--author", "ed"])
+    assert result.exit_code != 0
+    assert f"record 0: body: The body is {MAX_BODY_CHARS + 1:,} characters long" in result.output
+    assert database_state(app) == before
+
+
+def depth(html: str) -> int:
+    """How deeply the elements of ``html`` nest."""
+
+    def below(element: Any) -> int:
+        return max((1 + below(child) for child in element), default=0)
+
+    return below(html5lib.parseFragment(html, namespaceHTMLElements=False))
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "<b>" * 5_000 + "deep text",
+        "<blockquote>" * 5_000 + "deep text" + "</blockquote>" * 5_000,
+        "<ul><li>" * 3_000 + "deep text",
+        "<table><tr><td>" * 1_000 + "deep text",
+    ],
+    ids=["bold", "quotes", "lists", "tables"],
+)
+def test_deeply_nested_markup_keeps_its_text_at_a_bounded_depth(source: str) -> None:
+    # The HTML parsers slow down with the square of the depth: it must stay bounded.
+    for html in (clean(source), render(source).html):
+        assert "deep text" in html
+        assert depth(html) <= MAX_NESTING + 1  # render may wrap it all in one paragraph
+
+
+# --- malformed values -------------------------------------------------------------------------
+
+MALFORMED = {
+    "published_at-not-a-date": ({"published_at": "next tuesday"}, "published_at"),
+    "published_at-impossible-date": ({"published_at": "2025-02-30T25:61"}, "published_at"),
+    "published_at-huge-year": ({"published_at": "99999-01-01T00:00"}, "published_at"),
+    "status-outside-the-choices": ({"status": "archived"}, "status"),
+    "status-empty": ({"status": ""}, "status"),
+    "title-too-long": ({"title": "x" * 201}, "title"),
+    "title-missing": ({"title": None}, "title"),
+    "tag-too-long": ({"tags": "ok, " + "t" * 61}, "tags"),
+    "slug-with-a-path": ({"slug": "../../etc/passwd"}, "slug"),
+    "slug-with-nul": ({"slug": "a\x00b"}, "slug"),
+    "forged-earlier-upload": ({"hero_upload": "../secret_key", "hero_alt": "x"}, "hero_image"),
+}
+
+
+@pytest.mark.parametrize(("fields", "field"), MALFORMED.values(), ids=MALFORMED.keys())
+@pytest.mark.parametrize("url", ["/editor/articles/new", "/editor/articles/{id}/edit"])
+def test_malformed_value_brings_the_form_back_marked_and_changes_nothing(
+    app, client, article, url, fields, field
+):
+    url = url.format(id=article.id)
+    data = form_data(client, url, body="Typed text that must not be lost.", **fields)
+    before = database_state(app)
+    response = client.post(url, data=data)
+    assert response.status_code == 422
+    assert f'id="{field}-error"' in response.text and 'id="form-errors"' in response.text
+    assert "Typed text that must not be lost." in response.text
+    assert database_state(app) == before
+
+
+def test_writer_sending_featured_maybe_is_told_only_editors_feature(app, client, auth):
+    auth.login("writer")
+    before = database_state(app)
+    data = form_data(client, status="draft", featured="maybe")
+    response = client.post("/editor/articles/new", data=data)
+    assert response.status_code == 422 and "Only editors can feature articles." in response.text
+    assert database_state(app) == before
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/?page=abc",
+        "/?page=-1",
+        "/?page=0",
+        "/?page=99999999999999999999999",
+        "/latest?page=1e3",
+        "/featured?page=%FF",
+        "/sidebars/latest?exclude=abc",
+        "/sidebars/featured?exclude=99999999999999999999999",
+        "/editor/?q=%FF%FE",
+        "/editor/slug-check?slug=x&article_id=abc",
+        "/editor/slug-check?slug=x&article_id=99999999999999999999999",
+        "/editor/slug-check?slug=%FF&title=%C3%28",
+        "/editor/rows?q=%00",
+    ],
+)
+def test_malformed_query_values_are_ignored_and_the_page_served(app, client, article, url):
+    before = database_state(app)
+    assert client.get(url).status_code == 200
+    assert database_state(app) == before
+
+
+@pytest.mark.parametrize("url", ["/latest?page=2147483647", "/?page=500", "/featured?page=2"])
+def test_page_number_past_the_last_page_is_404(client, article, url):
+    assert_error_page(client.get(url), 404, "We could not find that page.")
+
+
+# --- unknown and malformed ids ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/editor/articles/999/edit",
+        "/editor/articles/999/delete",
+        "/editor/articles/0/edit",
+        "/editor/articles/-1/edit",
+        "/editor/articles/1.5/edit",
+        "/editor/articles/abc/delete",
+        "/editor/articles/99999999999999999999/delete",
+        "/editor/articles/%FF/edit",
+        "/articles/no-such-story",
+        "/authors/nobody",
+        "/sections/nothing",
+        "/tags/nothing",
+        "/media/0123456789abcdef0123456789abcdef.jpg",
+    ],
+)
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_unknown_or_malformed_id_is_404_and_changes_nothing(app, client, article, path, method):
+    token = csrf_token(client, "/editor/articles/new")
+    before = database_state(app)
+    response = client.open(
+        path, method=method, data=form_data(client), headers={"X-CSRFToken": token}
+    )
+    if response.status_code == 405:  # a reader page: POST is not allowed, whatever the id
+        assert method == "POST" and "GET" in response.headers["Allow"]
+    else:
+        assert_error_page(response, 404, "We could not find that page.")
+    assert database_state(app) == before
+
+
+# --- invalid UTF-8 ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/articles/%FF",
+        "/articles/%C3%28",
+        "/articles/ok%ED%A0%80",
+        "/tags/%FF",
+        "/sections/%FE%FF",
+        "/authors/%C0%AF",
+        "/media/%FF.jpg",
+    ],
+)
+def test_invalid_utf8_in_the_path_is_404(client, article, path):
+    assert_error_page(client.get(path), 404, "We could not find that page.")
+
+
+def test_invalid_utf8_in_form_fields_is_read_as_replacement_characters(app, client, article):
+    token = csrf_token(client, "/editor/articles/new").encode()
+    raw = b"csrf_token=" + token + b"&title=Caf%E9+%FF&status=draft&body=%C3%28+body&section="
+    response = client.post(
+        "/editor/articles/new", data=raw, content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 303
+    with app.app_context():
+        saved = db.session.scalar(sa.select(Article).order_by(Article.id.desc()))
+        assert (saved.title, saved.body) == ("Caf\ufffd \ufffd", "\ufffd( body")
+
+
+def test_invalid_utf8_in_a_multipart_field_is_read_as_replacement_characters(app, client, article):
+    token = csrf_token(client, "/editor/articles/new")
+    boundary = "x-boundary"
+    parts = [("csrf_token", token.encode()), ("title", b"Bad \xff\xfe bytes"), ("status", b"draft")]
+    raw = b"".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+        + value
+        + b"\r\n"
+        for name, value in parts
+    )
+    response = client.post(
+        "/editor/articles/new",
+        data=raw + f"--{boundary}--\r\n".encode(),
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
+    assert response.status_code == 303
+    with app.app_context():
+        saved = db.session.scalar(sa.select(Article).order_by(Article.id.desc()))
+        assert saved.title == "Bad \ufffd\ufffd bytes"
+
+
+def test_invalid_utf8_in_sign_in_is_a_failed_sign_in(app, client, make_user):
+    make_user("ana", role="editor")
+    token = csrf_token(client, "/auth/login").encode()
+    before = database_state(app)
+    response = client.post(
+        "/auth/login",
+        data=b"csrf_token=" + token + b"&username=an%FFa&password=%C3%28",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 422 and 'id="form-errors"' in response.text
+    assert database_state(app) == before
+
+
+# --- path traversal ---------------------------------------------------------------------------
+
+STORED_IMAGE = "0123456789abcdef0123456789abcdef.jpg"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "..%2fsecret.txt",
+        "..%2F..%2Fsecret.txt",
+        "%2e%2e%2fsecret.txt",
+        "%2e%2e/secret.txt",
+        "..%5csecret.txt",
+        "%2e%2e%5csecret.txt",
+        "....%2f%2fsecret.txt",
+        "%252e%252e%252fsecret.txt",
+        "%2fetc%2fpasswd",
+        "/etc/passwd",
+        "C:%5cWindows%5cwin.ini",
+        "..",
+        "%00",
+        "secret.txt%00.jpg",
+        f"{STORED_IMAGE}%00",
+        f"{STORED_IMAGE}%00.png",
+        f"x/..%2f{STORED_IMAGE}",
+    ],
+)
+def test_path_traversal_in_media_is_404(app, client, name):
+    media = Path(app.config["MEDIA_DIR"])
+    media.mkdir(parents=True)
+    (media.parent / "secret.txt").write_text(SECRET)
+    (media / STORED_IMAGE).write_bytes(image_file().getvalue())
+    response = client.get(f"/media/{name}")
+    assert_error_page(response, 404, "We could not find that page.")
+    assert SECRET not in response.text
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/articles/..%2f..%2fetc%2fpasswd",
+        "/articles/..",
+        "/articles/%2e%2e",
+        "/articles/%00",
+        "/articles/existing-story%00",
+        "/articles/..%5c..%5cinstance%5csecret_key",
+        "/tags/..%2f",
+        "/sections/%2e%2e%2f%2e%2e%2f",
+        "/authors/..%5c",
+    ],
+)
+def test_path_traversal_in_slugs_is_404(client, article, path):
+    assert_error_page(client.get(path), 404, "We could not find that page.")
+
+
+# --- wrong methods ----------------------------------------------------------------------------
+
+ROUTE_ARGUMENTS = {
+    "slug": "existing-story",
+    "username": "editor",
+    "name": STORED_IMAGE,
+    "filename": "css/site.css",
+    "article_id": 1,
+}
+METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
+
+
+def test_every_route_answers_a_wrong_method_with_405_allow_and_a_page(app, client, article):
+    adapter = app.url_map.bind("localhost")
+    before = database_state(app)
+    tried = 0
+    for rule in app.url_map.iter_rules():
+        path = rule.build({name: ROUTE_ARGUMENTS[name] for name in rule.arguments})[1]
+        allowed = set(adapter.allowed_methods(path))
+        for method in sorted(METHODS - allowed):
+            response = client.open(path, method=method)
+            assert_error_page(response, 405, "Method Not Allowed")
+            assert set(response.headers["Allow"].split(", ")) == allowed, (method, path)
+            tried += 1
+    assert tried > 3 * len(list(app.url_map.iter_rules()))
+    assert database_state(app) == before
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("POST", "/articles/existing-story", {"GET", "HEAD", "OPTIONS"}),
+        ("DELETE", "/editor/articles/1/edit", {"GET", "HEAD", "OPTIONS", "POST"}),
+        ("GET", "/auth/logout", {"POST", "OPTIONS"}),
+        ("PUT", "/media/" + STORED_IMAGE, {"GET", "HEAD", "OPTIONS"}),
+    ],
+)
+def test_wrong_method_names_the_allowed_ones(client, article, method, path, allowed):
+    response = client.open(path, method=method)
+    assert_error_page(response, 405, "Method Not Allowed")
+    assert set(response.headers["Allow"].split(", ")) == allowed
