@@ -1,6 +1,4 @@
-"""Bad input anywhere gets a 4xx page in the site's layout, or the form with a message, and
-changes nothing: oversized requests, malformed values, huge Markdown, invalid UTF-8, path
-traversal, wrong methods, unknown ids."""
+"""Bad input anywhere gets a 4xx page or the form back with a message, and changes nothing."""
 
 from __future__ import annotations
 
@@ -185,18 +183,17 @@ MALFORMED = {
 
 
 @pytest.mark.parametrize(("fields", "field"), MALFORMED.values(), ids=MALFORMED.keys())
-@pytest.mark.parametrize("url", ["/editor/articles/new", "/editor/articles/{id}/edit"])
 def test_malformed_value_brings_the_form_back_marked_and_changes_nothing(
-    app, client, article, url, fields, field
+    app, client, article, fields, field
 ):
-    url = url.format(id=article.id)
-    data = form_data(client, url, body="Typed text that must not be lost.", **fields)
-    before = database_state(app)
-    response = client.post(url, data=data)
-    assert response.status_code == 422
-    assert f'id="{field}-error"' in response.text and 'id="form-errors"' in response.text
-    assert "Typed text that must not be lost." in response.text
-    assert database_state(app) == before
+    for url in ("/editor/articles/new", f"/editor/articles/{article.id}/edit"):
+        data = form_data(client, url, body="Typed text that must not be lost.", **fields)
+        before = database_state(app)
+        response = client.post(url, data=data)
+        assert response.status_code == 422, url
+        assert f'id="{field}-error"' in response.text and 'id="form-errors"' in response.text
+        assert "Typed text that must not be lost." in response.text
+        assert database_state(app) == before
 
 
 def test_writer_sending_featured_maybe_is_told_only_editors_feature(app, client, auth):
@@ -208,76 +205,74 @@ def test_writer_sending_featured_maybe_is_told_only_editors_feature(app, client,
     assert database_state(app) == before
 
 
-@pytest.mark.parametrize(
-    "url",
-    [
-        "/?page=abc",
-        "/?page=-1",
-        "/?page=0",
-        "/?page=99999999999999999999999",
-        "/latest?page=1e3",
-        "/featured?page=%FF",
-        "/sidebars/latest?exclude=abc",
-        "/sidebars/featured?exclude=99999999999999999999999",
-        "/editor/?q=%FF%FE",
-        "/editor/slug-check?slug=x&article_id=abc",
-        "/editor/slug-check?slug=x&article_id=99999999999999999999999",
-        "/editor/slug-check?slug=%FF&title=%C3%28",
-        "/editor/rows?q=%00",
-    ],
+MALFORMED_QUERIES = (
+    "/?page=abc",
+    "/?page=-1",
+    "/?page=0",
+    "/?page=99999999999999999999999",
+    "/latest?page=1e3",
+    "/featured?page=%FF",
+    "/sidebars/latest?exclude=abc",
+    "/sidebars/featured?exclude=99999999999999999999999",
+    "/editor/?q=%FF%FE",
+    "/editor/slug-check?slug=x&article_id=abc",
+    "/editor/slug-check?slug=x&article_id=99999999999999999999999",
+    "/editor/slug-check?slug=%FF&title=%C3%28",
+    "/editor/rows?q=%00",
 )
-def test_malformed_query_values_are_ignored_and_the_page_served(app, client, article, url):
+
+
+def test_malformed_query_values_are_ignored_and_the_page_served(app, client, article):
     before = database_state(app)
-    assert client.get(url).status_code == 200
+    for url in MALFORMED_QUERIES:
+        assert client.get(url).status_code == 200, url
     assert database_state(app) == before
 
 
-@pytest.mark.parametrize("url", ["/latest?page=2147483647", "/?page=500", "/featured?page=2"])
-def test_page_number_past_the_last_page_is_404(client, article, url):
-    assert_error_page(client.get(url), 404, "We could not find that page.")
+def test_page_number_past_the_last_page_is_404(client, article):
+    for url in ("/latest?page=2147483647", "/?page=500", "/featured?page=2"):
+        assert_error_page(client.get(url), 404, "We could not find that page.")
 
 
 # --- unknown and malformed ids ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "path",
-    [
-        "/editor/articles/999/edit",
-        "/editor/articles/999/delete",
-        "/editor/articles/0/edit",
-        "/editor/articles/-1/edit",
-        "/editor/articles/1.5/edit",
-        "/editor/articles/abc/delete",
-        "/editor/articles/99999999999999999999/delete",
-        "/editor/articles/%FF/edit",
-        "/articles/no-such-story",
-        "/authors/nobody",
-        "/sections/nothing",
-        "/tags/nothing",
-        "/media/0123456789abcdef0123456789abcdef.jpg",
-    ],
+UNKNOWN_IN_THE_EDITOR = (
+    "/editor/articles/999/edit",
+    "/editor/articles/999/delete",
+    "/editor/articles/0/edit",
+    "/editor/articles/-1/edit",
+    "/editor/articles/1.5/edit",
+    "/editor/articles/abc/delete",
+    "/editor/articles/99999999999999999999/delete",
+    "/editor/articles/%FF/edit",
 )
-@pytest.mark.parametrize("method", ["GET", "POST"])
-def test_unknown_or_malformed_id_is_404_and_changes_nothing(app, client, article, path, method):
-    token = csrf_token(client, "/editor/articles/new")
+UNKNOWN_TO_READERS = (
+    "/articles/no-such-story",
+    "/authors/nobody",
+    "/sections/nothing",
+    "/tags/nothing",
+    "/media/0123456789abcdef0123456789abcdef.jpg",
+)
+
+
+def test_unknown_or_malformed_ids_are_404_and_change_nothing(app, client, article):
+    data = form_data(client)
     before = database_state(app)
-    response = client.open(
-        path, method=method, data=form_data(client), headers={"X-CSRFToken": token}
-    )
-    if response.status_code == 405:  # a reader page: POST is not allowed, whatever the id
-        assert method == "POST" and "GET" in response.headers["Allow"]
-    else:
-        assert_error_page(response, 404, "We could not find that page.")
+    for path in UNKNOWN_IN_THE_EDITOR:
+        for method in ("GET", "POST"):
+            response = client.open(path, method=method, data=data)
+            assert_error_page(response, 404, "We could not find that page.")
+    for path in UNKNOWN_TO_READERS:
+        assert_error_page(client.get(path), 404, "We could not find that page.")
     assert database_state(app) == before
 
 
 # --- invalid UTF-8 ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "path",
-    [
+def test_invalid_utf8_in_the_path_is_404(client, article):
+    for path in (
         "/articles/%FF",
         "/articles/%C3%28",
         "/articles/ok%ED%A0%80",
@@ -285,10 +280,9 @@ def test_unknown_or_malformed_id_is_404_and_changes_nothing(app, client, article
         "/sections/%FE%FF",
         "/authors/%C0%AF",
         "/media/%FF.jpg",
-    ],
-)
-def test_invalid_utf8_in_the_path_is_404(client, article, path):
-    assert_error_page(client.get(path), 404, "We could not find that page.")
+        "/editor/articles/%FF/edit",
+    ):
+        assert_error_page(client.get(path), 404, "We could not find that page.")
 
 
 def test_invalid_utf8_in_a_url_encoded_form_is_kept_percent_encoded(app, client, article):
@@ -340,43 +334,42 @@ def test_invalid_utf8_in_sign_in_is_a_failed_sign_in(app, client, make_user):
 # --- path traversal ---------------------------------------------------------------------------
 
 STORED_IMAGE = "0123456789abcdef0123456789abcdef.jpg"
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        "..%2fsecret.txt",
-        "..%2F..%2Fsecret.txt",
-        "%2e%2e%2fsecret.txt",
-        "%2e%2e/secret.txt",
-        "..%5csecret.txt",
-        "%2e%2e%5csecret.txt",
-        "....%2f%2fsecret.txt",
-        "%252e%252e%252fsecret.txt",
-        "%2fetc%2fpasswd",
-        "/etc/passwd",
-        "C:%5cWindows%5cwin.ini",
-        "..",
-        "%00",
-        "secret.txt%00.jpg",
-        f"{STORED_IMAGE}%00",
-        f"{STORED_IMAGE}%00.png",
-        f"x/..%2f{STORED_IMAGE}",
-    ],
+TRAVERSALS_IN_MEDIA = (
+    "..%2fsecret.txt",
+    "..%2F..%2Fsecret.txt",
+    "%2e%2e%2fsecret.txt",
+    "%2e%2e/secret.txt",
+    "..%5csecret.txt",
+    "%2e%2e%5csecret.txt",
+    "....%2f%2fsecret.txt",
+    "%252e%252e%252fsecret.txt",
+    "%2fetc%2fpasswd",
+    "/etc/passwd",
+    "C:%5cWindows%5cwin.ini",
+    "..",
+    "%00",
+    "secret.txt%00.jpg",
+    f"{STORED_IMAGE}%00",
+    f"{STORED_IMAGE}%00.png",
+    f"x/..%2f{STORED_IMAGE}",
 )
-def test_path_traversal_in_media_is_404(app, client, name):
+
+
+def test_path_traversal_in_media_is_404(app, client):
     media = Path(app.config["MEDIA_DIR"])
     media.mkdir(parents=True)
     (media.parent / "secret.txt").write_text(SECRET)
     (media / STORED_IMAGE).write_bytes(image_file().getvalue())
-    response = client.get(f"/media/{name}")
-    assert_error_page(response, 404, "We could not find that page.")
-    assert SECRET not in response.text
+    with client.get(f"/media/{STORED_IMAGE}") as served:
+        assert served.status_code == 200
+    for name in TRAVERSALS_IN_MEDIA:
+        response = client.get(f"/media/{name}")
+        assert_error_page(response, 404, "We could not find that page.")
+        assert SECRET not in response.text
 
 
-@pytest.mark.parametrize(
-    "path",
-    [
+def test_path_traversal_in_slugs_is_404(client, article):
+    for path in (
         "/articles/..%2f..%2fetc%2fpasswd",
         "/articles/..",
         "/articles/%2e%2e",
@@ -386,10 +379,8 @@ def test_path_traversal_in_media_is_404(app, client, name):
         "/tags/..%2f",
         "/sections/%2e%2e%2f%2e%2e%2f",
         "/authors/..%5c",
-    ],
-)
-def test_path_traversal_in_slugs_is_404(client, article, path):
-    assert_error_page(client.get(path), 404, "We could not find that page.")
+    ):
+        assert_error_page(client.get(path), 404, "We could not find that page.")
 
 
 # --- wrong methods ----------------------------------------------------------------------------
@@ -416,7 +407,7 @@ def test_every_route_answers_a_wrong_method_with_405_allow_and_a_page(app, clien
             assert_error_page(response, 405, "Method Not Allowed")
             assert set(response.headers["Allow"].split(", ")) == allowed, (method, path)
             tried += 1
-    assert tried > 3 * len(list(app.url_map.iter_rules()))
+    assert tried >= 3 * len(list(app.url_map.iter_rules()))
     assert database_state(app) == before
 
 
