@@ -28,6 +28,7 @@ DEFAULTS: dict[str, Any] = {
     "SIGN_IN_LIMIT_PER_ACCOUNT": "5 per 15 minutes",
     "RATELIMIT_STORAGE_URI": "memory://",
     "HTTPS": False,
+    "PROXY_FIX": 0,
 }
 
 

@@ -30,9 +30,14 @@ from blog.models import STATUSES, Article
 MAX_BODY_CHARS = 200_000
 
 
+def _without_nul(value: str | None) -> str | None:
+    """Drop NUL characters, which no text needs and PostgreSQL refuses to store."""
+    return value.replace("\x00", "") if isinstance(value, str) else value
+
+
 def _strip(value: str | None) -> str | None:
-    """Drop the spaces around typed text."""
-    return value.strip() if isinstance(value, str) else value
+    """Drop the spaces around typed text, and NULs."""
+    return value.replace("\x00", "").strip() if isinstance(value, str) else value
 
 
 class LoginForm(FlaskForm):
@@ -61,7 +66,9 @@ class ArticleForm(FlaskForm):
         description="Where the story was reported, e.g. “Kyiv, Ukraine”.",
     )
     body = TextAreaField(
-        "Body", description="Markdown; inline HTML is allowed and cleaned on save."
+        "Body",
+        filters=[_without_nul],
+        description="Markdown; inline HTML is allowed and cleaned on save.",
     )
     section = StringField("Section", validators=[Length(max=60)], filters=[_strip])
     tags = StringField("Tags", filters=[_strip], description="Separated by commas.")

@@ -19,5 +19,4 @@ def file(name: str) -> ResponseReturnValue:
         abort(404)
     response = send_from_directory(images.media_dir(), name, max_age=ONE_YEAR)
     response.cache_control.immutable = True
-    response.headers["X-Content-Type-Options"] = "nosniff"
     return response

@@ -7,9 +7,11 @@ from flask import Blueprint, Flask, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 
 from blog.extensions import db
+from blog.hx import fragment, is_htmx
 
 bp = Blueprint("site", __name__)
 
@@ -34,7 +36,10 @@ def small_int(value: str) -> int:
 
 
 def init_app(app: Flask) -> None:
-    """Add the ``id`` converter; render every HTTP error in the site's layout."""
+    """Trust PROXY_FIX proxies; add the ``id`` converter; render errors in the site's layout."""
+    if hops := app.config["PROXY_FIX"]:
+        # The reader's address and scheme come from the proxies' X-Forwarded-* headers.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     app.url_map.converters["id"] = IdConverter
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(CSRFError, _csrf_error)
@@ -69,6 +74,15 @@ def _http_error(error: HTTPException) -> ResponseReturnValue:
 
 
 def _csrf_error(_error: CSRFError) -> ResponseReturnValue:
-    """A refused state change (no or a stale CSRF token) explained."""
+    """A refused state change (no or a stale CSRF token) explained.
+
+    For htmx (a preview after signing in again in another tab) the notice goes into the
+    page's session-notice region, so that the form and its text stay as they are.
+    """
+    if is_htmx():
+        response = fragment("auth/_stale_token.html")
+        response.headers["HX-Retarget"] = "#session-notice"
+        response.headers["HX-Reswap"] = "innerHTML"
+        return response
     message = "The form expired or came from another site. Go back, reload the page and try again."
     return render_template("errors/error.html", code=400, name="Form expired", message=message), 400

@@ -294,7 +294,9 @@ def test_preview_renders_through_the_save_pipeline(client, auth, hx):
 
 def test_preview_without_csrf_token_is_refused(client, auth, hx):
     auth.login("editor")
-    assert hx.post("/editor/preview", data={"body": "x"}).status_code == 400
+    response = hx.post("/editor/preview", data={"body": "**x**"})
+    assert "<strong>" not in response.text and "security token is out of date" in response.text
+    assert client.post("/editor/preview", data={"body": "x"}).status_code == 400
 
 
 def test_slug_check_answers_inline(client, auth, make_article):

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask import request
 
+from blog import create_app
 from blog.config import ROOT
 
 TEMPLATES = ROOT / "templates"
@@ -161,3 +163,26 @@ def test_method_not_allowed_page_keeps_the_allow_header(client):
     response = client.post("/healthz")
     assert response.status_code == 405
     assert "GET" in response.headers["Allow"] and '<main id="main"' in response.text
+
+
+@pytest.mark.parametrize(("hops", "address"), [(0, "127.0.0.1"), (1, "203.0.113.7")])
+def test_client_address_comes_from_the_proxy_only_when_configured(tmp_path, hops, address):
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'proxy.db'}",
+            "PROXY_FIX": hops,
+        }
+    )
+    app.add_url_rule("/who", "who", lambda: f"{request.remote_addr} {request.scheme}")
+    headers = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
+    text = app.test_client().get("/who", headers=headers).text
+    assert text == f"{address} {'https' if hops else 'http'}"
+
+
+def test_stale_token_on_an_htmx_request_leaves_the_form_alone(client, auth, hx):
+    auth.login("editor")
+    response = hx.post("/editor/preview", data={"body": "text"}, headers={"X-CSRFToken": "old"})
+    assert response.headers["HX-Retarget"] == "#session-notice"
+    assert "Nothing you typed is lost" in response.text and "<html" not in response.text
