@@ -17,6 +17,7 @@ from flask import (
     current_app,
     flash,
     g,
+    redirect,
     render_template,
     request,
     session,
@@ -28,13 +29,26 @@ from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.security import generate_password_hash
 
 from blog.extensions import csrf, db, limiter, login_manager
-from blog.forms import LoginForm
-from blog.hx import fragment, hx_redirect, is_htmx
+from blog.forms import LoginForm, strip_text
+from blog.hx import hx_redirect, is_htmx, session_notice
 from blog.models import User
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 staff_required = login_required
+
+# The article form's text fields, shown back on the sign-in page after a post without a session.
+UNSAVED_FIELDS = {
+    "title": "Headline",
+    "summary": "Summary",
+    "dateline": "Dateline",
+    "body": "Body",
+    "section": "Section",
+    "tags": "Tags",
+    "hero_alt": "Alt text",
+    "hero_caption": "Caption",
+    "hero_credit": "Credit",
+}
 
 
 def init_app(app: Flask) -> None:
@@ -66,12 +80,9 @@ def _unauthorized() -> ResponseReturnValue:
     """
     if is_htmx():
         current = urlsplit(request.headers.get("HX-Current-URL", "")).path
-        response = fragment("auth/_signed_out.html", next_url=safe_next(current))
-        response.headers["HX-Retarget"] = "#session-notice"
-        response.headers["HX-Reswap"] = "innerHTML"
-        return response
+        return session_notice("auth/_signed_out.html", next_url=safe_next(current))
     if request.method == "POST":
-        unsaved = {name: request.form.get(name, "") for name in ("title", "summary", "body")}
+        unsaved = {label: request.form.get(name, "") for name, label in UNSAVED_FIELDS.items()}
         return _login_page(LoginForm(formdata=None), request.path, unsaved=unsaved, status=401)
     return hx_redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
@@ -92,7 +103,7 @@ def _setting(name: str) -> Callable[[], str]:
 
 def _account() -> str:
     """The account a sign-in attempt is for: the username as typed, known or not."""
-    return request.form.get("username", "").strip() or "-"
+    return strip_text(request.form.get("username", "")) or "-"
 
 
 def _failed(_response: Response) -> bool:
@@ -116,6 +127,8 @@ def _failed(_response: Response) -> bool:
 )
 def login() -> ResponseReturnValue:
     """Show the sign-in form; sign the person in, in a new session."""
+    if request.method == "GET" and current_user.is_authenticated:
+        return redirect(safe_next(request.args.get("next")))
     form = LoginForm()
     if form.validate_on_submit():
         user = _authenticate(form.username.data, form.password.data)

@@ -55,6 +55,7 @@ def render(source: str, lead: str = "") -> Rendered:
     """
     fragment = html5lib.parseFragment(clean(_markdown.render(source)), namespaceHTMLElements=True)
     toc = _number_headings(fragment)
+    _link_external_images(fragment)
     _mark_external_links(fragment)
     if lead:
         _open_with_lead(fragment, lead)
@@ -65,15 +66,18 @@ def _number_headings(fragment: ElementTree.Element) -> list[dict[str, str | int]
     """Give every heading a unique prefixed id; return the ``h2``/``h3`` entries."""
     toc: list[dict[str, str | int]] = []
     used: set[str] = set()
+    # The next suffix to try per base id, so that many equal headings stay linear.
+    next_suffix: dict[str, int] = {}
     for element in fragment.iter():
         tag = element.tag.removeprefix(_NS)
         if tag not in {"h2", "h3", "h4", "h5", "h6"}:
             continue
         text = " ".join("".join(element.itertext()).split())
         base = HEADING_ID_PREFIX + (slugify(text, max_length=60) or "section")
-        anchor, n = base, 2
+        anchor, n = base, next_suffix.get(base, 2)
         while anchor in used:
             anchor, n = f"{base}-{n}", n + 1
+        next_suffix[base] = n
         used.add(anchor)
         element.set("id", anchor)
         if tag in TOC_LEVELS:
@@ -81,11 +85,32 @@ def _number_headings(fragment: ElementTree.Element) -> list[dict[str, str | int]
     return toc
 
 
+def _external(url: str) -> bool:
+    """Whether ``url`` leads to another site."""
+    return compact_url(url).lower().startswith(("http:", "https:", "//"))
+
+
 def _mark_external_links(fragment: ElementTree.Element) -> None:
     """Add ``rel="noopener noreferrer"`` to links that leave the site."""
     for link in fragment.iter(f"{_NS}a"):
-        if compact_url(link.get("href", "")).lower().startswith(("http:", "https:", "//")):
+        if _external(link.get("href", "")):
             link.set("rel", EXTERNAL_REL)
+
+
+def _link_external_images(fragment: ElementTree.Element) -> None:
+    """Turn images from other sites into links to them.
+
+    Readers' browsers never fetch from another site (no tracking, and the page's
+    Content-Security-Policy allows images from this site only).
+    """
+    for parent in list(fragment.iter()):
+        for index, image in enumerate(list(parent)):
+            if image.tag != f"{_NS}img" or not _external(image.get("src", "")):
+                continue
+            link = ElementTree.Element(f"{_NS}a", {"href": image.get("src", "")})
+            link.text = image.get("alt") or "Image"
+            link.tail = image.tail
+            parent[index] = link
 
 
 def _open_with_lead(fragment: ElementTree.Element, lead: str) -> None:

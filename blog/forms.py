@@ -35,15 +35,16 @@ def _without_nul(value: str | None) -> str | None:
     return value.replace("\x00", "") if isinstance(value, str) else value
 
 
-def _strip(value: str | None) -> str | None:
+def strip_text(value: str | None) -> str | None:
     """Drop the spaces around typed text, and NULs."""
-    return value.replace("\x00", "").strip() if isinstance(value, str) else value
+    value = _without_nul(value)
+    return value.strip() if isinstance(value, str) else value
 
 
 class LoginForm(FlaskForm):
     """Sign in with a username and password."""
 
-    username = StringField("Username", validators=[DataRequired()], filters=[_strip])
+    username = StringField("Username", validators=[DataRequired()], filters=[strip_text])
     password = PasswordField("Password", validators=[DataRequired()])
     remember = BooleanField("Keep me signed in on this computer")
 
@@ -51,18 +52,20 @@ class LoginForm(FlaskForm):
 class ArticleForm(FlaskForm):
     """Every field of an article; field names are part of the public contract."""
 
-    title = StringField("Headline", validators=[DataRequired(), Length(max=200)], filters=[_strip])
+    title = StringField(
+        "Headline", validators=[DataRequired(), Length(max=200)], filters=[strip_text]
+    )
     slug = StringField(
         "Slug",
         validators=[Optional(), Length(max=200)],
-        filters=[_strip],
+        filters=[strip_text],
         description="The address: /articles/<slug>. Left empty, it is made from the headline.",
     )
-    summary = TextAreaField("Summary", validators=[Length(max=400)], filters=[_strip])
+    summary = TextAreaField("Summary", validators=[Length(max=400)], filters=[strip_text])
     dateline = StringField(
         "Dateline",
         validators=[Length(max=100)],
-        filters=[_strip],
+        filters=[strip_text],
         description="Where the story was reported, e.g. “Kyiv, Ukraine”.",
     )
     body = TextAreaField(
@@ -70,8 +73,8 @@ class ArticleForm(FlaskForm):
         filters=[_without_nul],
         description="Markdown; inline HTML is allowed and cleaned on save.",
     )
-    section = StringField("Section", validators=[Length(max=60)], filters=[_strip])
-    tags = StringField("Tags", filters=[_strip], description="Separated by commas.")
+    section = StringField("Section", validators=[Length(max=60)], filters=[strip_text])
+    tags = StringField("Tags", filters=[strip_text], description="Separated by commas.")
     featured = BooleanField("Featured")
     status = SelectField(
         "Status", choices=[SelectChoice(s, s.capitalize()) for s in STATUSES], default="draft"
@@ -88,11 +91,11 @@ class ArticleForm(FlaskForm):
     hero_alt = StringField(
         "Alt text",
         validators=[Length(max=300)],
-        filters=[_strip],
+        filters=[strip_text],
         description="What the image shows, for people who cannot see it.",
     )
-    hero_caption = StringField("Caption", validators=[Length(max=300)], filters=[_strip])
-    hero_credit = StringField("Credit", validators=[Length(max=120)], filters=[_strip])
+    hero_caption = StringField("Caption", validators=[Length(max=300)], filters=[strip_text])
+    hero_credit = StringField("Credit", validators=[Length(max=120)], filters=[strip_text])
 
     def __init__(
         self, *args: Any, article: Article | None = None, can_publish: bool, **kw: Any

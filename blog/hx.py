@@ -32,6 +32,17 @@ def hx_redirect(url: str) -> Response:
     return redirect(url, code=303)
 
 
+def session_notice(template: str, **context: Any) -> Response:
+    """A notice for the page's ``#session-notice`` region, leaving the htmx target alone.
+
+    Used when a session or its CSRF token has ended while someone works in a form.
+    """
+    response = fragment(template, **context)
+    response.headers["HX-Retarget"] = "#session-notice"
+    response.headers["HX-Reswap"] = "innerHTML"
+    return response
+
+
 def fragment(
     template: str, status: int = 200, replace_url: str | None = None, **context: Any
 ) -> Response:

@@ -167,7 +167,9 @@ class Article(db.Model):
 
     author: Mapped[User] = relationship(back_populates="articles")
     section: Mapped[Section | None] = relationship()
-    tags: Mapped[list[Tag]] = relationship(secondary=article_tags, order_by=Tag.name)
+    tags: Mapped[list[Tag]] = relationship(
+        secondary=article_tags, order_by=lambda: sa.func.lower(Tag.name)
+    )
 
     @property
     def is_public(self) -> bool:

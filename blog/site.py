@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 
 from blog.extensions import db
-from blog.hx import fragment, is_htmx
+from blog.hx import is_htmx, session_notice
 
 bp = Blueprint("site", __name__)
 
@@ -39,7 +39,7 @@ def init_app(app: Flask) -> None:
     """Trust PROXY_FIX proxies; add the ``id`` converter; render errors in the site's layout."""
     if hops := app.config["PROXY_FIX"]:
         # The reader's address and scheme come from the proxies' X-Forwarded-* headers.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     app.url_map.converters["id"] = IdConverter
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(CSRFError, _csrf_error)
@@ -80,9 +80,6 @@ def _csrf_error(_error: CSRFError) -> ResponseReturnValue:
     page's session-notice region, so that the form and its text stay as they are.
     """
     if is_htmx():
-        response = fragment("auth/_stale_token.html")
-        response.headers["HX-Retarget"] = "#session-notice"
-        response.headers["HX-Reswap"] = "innerHTML"
-        return response
+        return session_notice("auth/_stale_token.html")
     message = "The form expired or came from another site. Go back, reload the page and try again."
     return render_template("errors/error.html", code=400, name="Form expired", message=message), 400

@@ -279,8 +279,8 @@ def test_form_views_and_successful_sign_ins_never_count(limited, make_user):
     client = client_at(limited, "192.0.2.1")
     for _ in range(12):
         assert client.get("/auth/login").status_code == 200
-    for _ in range(6):
-        assert sign_in(client, "ed", PASSWORD).status_code == 303
+    for _ in range(6):  # a new browser each time, from the same address
+        assert sign_in(client_at(limited, "192.0.2.1"), "ed", PASSWORD).status_code == 303
 
 
 def test_limits_come_from_the_settings(limited, make_user):
@@ -302,3 +302,17 @@ def test_limiter_adds_no_headers_or_cookies_to_reader_pages(
         added = [name for name, _ in response.headers if "ratelimit" in name.lower()]
         assert not added and "Retry-After" not in response.headers, url
         assert "Set-Cookie" not in response.headers, url
+
+
+def test_signed_in_visitor_of_the_sign_in_page_goes_on(client, auth):
+    auth.login("editor")
+    response = client.get("/auth/login?next=/editor/articles/new")
+    assert response.status_code == 302 and response.headers["Location"] == "/editor/articles/new"
+
+
+def test_nul_characters_in_the_username_do_not_reset_the_account_count(limited, make_user):
+    make_user("ed", role="editor")
+    for n, name in enumerate(["ed", "ed\x00", "\x00ed", "e\x00d", "ed\x00\x00"]):
+        assert sign_in(client_at(limited, f"198.51.100.{n}"), name, "wrong").status_code == 422
+    refused = sign_in(client_at(limited, "198.51.100.99"), "\x00ed", PASSWORD)
+    assert refused.status_code == 429

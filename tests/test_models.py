@@ -103,6 +103,7 @@ def test_sqlite_runs_with_foreign_keys_wal_and_busy_timeout(app):
         assert pragma("foreign_keys") == 1
         assert pragma("journal_mode") == "wal"
         assert pragma("busy_timeout") >= 5000
+        assert pragma("synchronous") == 1  # NORMAL
 
 
 def query_plan(query: sa.Select) -> str:
