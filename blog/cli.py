@@ -24,7 +24,7 @@ USERNAME = re.compile(r"^[a-z0-9_.-]{2,40}$")
 
 def init_app(app: Flask) -> None:
     """Add the commands to ``flask``."""
-    for command in (create_user, ensure_admin, import_articles, seed_demo):
+    for command in (create_user, set_password, ensure_admin, import_articles, seed_demo):
         app.cli.add_command(command)
 
 
@@ -35,12 +35,7 @@ def _check_password(ctx: click.Context, _param: click.Parameter, value: str | No
     return value
 
 
-@click.command("create-user")
-@with_appcontext
-@click.argument("username", is_eager=True)  # known before the password is checked against it
-@click.option("--role", type=click.Choice(ROLES), required=True)
-@click.option("--name", "display_name", help="Name shown in bylines (default: the username).")
-@click.option(
+password_option = click.option(
     "--password",
     prompt=True,
     hide_input=True,
@@ -48,6 +43,14 @@ def _check_password(ctx: click.Context, _param: click.Parameter, value: str | No
     callback=_check_password,
     help=f"At least {MIN_LENGTH} characters, not a common one; asked for when not given.",
 )
+
+
+@click.command("create-user")
+@with_appcontext
+@click.argument("username", is_eager=True)  # known before the password is checked against it
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--name", "display_name", help="Name shown in bylines (default: the username).")
+@password_option
 def create_user(username: str, role: str, display_name: str | None, password: str) -> None:
     """Add a member of the newsroom."""
     if not USERNAME.match(username):
@@ -61,6 +64,20 @@ def create_user(username: str, role: str, display_name: str | None, password: st
     db.session.add(user)
     db.session.commit()
     click.echo(f"Created {role} {username!r}.")
+
+
+@click.command("set-password")
+@with_appcontext
+@click.argument("username", is_eager=True)
+@password_option
+def set_password(username: str, password: str) -> None:
+    """Give a member a new password; every session they have ends."""
+    user = db.session.scalar(sa.select(User).where(User.username == username))
+    if user is None:
+        raise click.ClickException(f"no user named {username!r}")
+    user.set_password(password)
+    db.session.commit()
+    click.echo(f"New password set for {username!r}; their sessions have ended.")
 
 
 @click.command("ensure-admin")

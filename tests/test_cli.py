@@ -10,6 +10,7 @@ from PIL import Image
 
 from blog.extensions import db
 from blog.models import Article, User
+from tests.conftest import PASSWORD
 
 
 def count(app, model) -> int:
@@ -30,36 +31,34 @@ def test_init_db_is_safe_to_run_again(runner):
 
 def test_create_user_with_password(app, runner):
     result = runner.invoke(
-        args=["create-user", "ed", "--role", "editor", "--name", "Ed Itor", "--password", "x" * 12]
+        args=["create-user", "ed", "--role", "editor", "--name", "Ed Itor", "--password", PASSWORD]
     )
     assert result.exit_code == 0, result.output
     with app.app_context():
         user = db.session.scalar(sa.select(User).filter_by(username="ed"))
         assert user.role == "editor" and user.display_name == "Ed Itor"
-        assert user.check_password("x" * 12)
+        assert user.check_password(PASSWORD)
 
 
 def test_create_user_prompts_for_the_password(app, runner):
     result = runner.invoke(
-        args=["create-user", "wri", "--role", "writer"], input="a long password\na long password\n"
+        args=["create-user", "wri", "--role", "writer"], input=f"{PASSWORD}\n{PASSWORD}\n"
     )
     assert result.exit_code == 0, result.output
     with app.app_context():
-        assert db.session.scalar(sa.select(User).filter_by(username="wri")).check_password(
-            "a long password"
-        )
+        assert db.session.scalar(sa.select(User).filter_by(username="wri")).check_password(PASSWORD)
 
 
 def test_create_user_refuses_short_password_bad_role_and_duplicates(app, runner, make_user):
     make_user("taken")
     short = runner.invoke(args=["create-user", "new", "--role", "writer", "--password", "short"])
     assert short.exit_code != 0 and "at least 12 characters" in short.output
-    role = runner.invoke(args=["create-user", "new", "--role", "boss", "--password", "x" * 12])
+    role = runner.invoke(args=["create-user", "new", "--role", "boss", "--password", PASSWORD])
     assert role.exit_code != 0 and "boss" in role.output
-    dup = runner.invoke(args=["create-user", "taken", "--role", "writer", "--password", "x" * 12])
+    dup = runner.invoke(args=["create-user", "taken", "--role", "writer", "--password", PASSWORD])
     assert dup.exit_code != 0 and "already exists" in dup.output
     bad = runner.invoke(
-        args=["create-user", "Bad Name", "--role", "writer", "--password", "x" * 12]
+        args=["create-user", "Bad Name", "--role", "writer", "--password", PASSWORD]
     )
     assert bad.exit_code != 0 and "lowercase" in bad.output
     assert count(app, User) == 1
@@ -213,3 +212,17 @@ def test_records_with_odd_types_are_reported_not_crashed_on(app, runner, make_us
     assert "record 3: tags: must be a list of text" in result.output
     assert "record 3: featured: must be true or false" in result.output
     assert count(app, Article) == 0
+
+
+def test_set_password_checks_the_rules_and_ends_sessions(app, runner, make_user, client, auth):
+    user = auth.login("editor")
+    weak = runner.invoke(args=["set-password", user.username, "--password", "aaaaaaaaaaaa"])
+    assert weak.exit_code != 0 and "too easy to guess" in weak.output
+    new = "a quiet harbour at dawn"
+    result = runner.invoke(args=["set-password", user.username, "--password", new])
+    assert result.exit_code == 0, result.output
+    assert client.get("/editor/").status_code == 303
+    with app.app_context():
+        assert db.session.get(User, user.id).check_password(new)
+    missing = runner.invoke(args=["set-password", "nobody", "--password", new])
+    assert missing.exit_code != 0 and "no user named 'nobody'" in missing.output
