@@ -12,7 +12,8 @@ import sqlite3
 import tarfile
 import tempfile
 import zlib
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
@@ -32,6 +33,7 @@ DATABASE = "dateline.db"
 MEDIA = "media"
 STAMP = "%Y%m%dT%H%M%SZ"
 CHUNK = 1024 * 1024
+MANIFEST_LIMIT = 16 * 1024 * 1024
 
 
 class BadArchive(Exception):
@@ -65,12 +67,7 @@ def backup(dest: Path) -> None:
         members = [(DATABASE, snapshot), *_media_files(media_dir())]
         partial = Path(scratch) / target.name
         _write_archive(partial, members, _revision(snapshot))
-        try:
-            os.link(partial, target)
-        except FileExistsError as error:
-            raise click.ClickException(
-                f"{target} exists; a backup never replaces a file"
-            ) from error
+        _publish(partial, target)
     click.echo(f"Backed up the database and {len(members) - 1} media file(s) to {target}")
 
 
@@ -96,17 +93,23 @@ def restore(archive: Path, yes: bool) -> None:
                 abort=True,
             )
         db.engine.dispose()  # this process keeps no connection to the database it replaces
-        _ensure_unused(live)
-        kept = _set_aside(live, media)
-        # The database arrives by rename of a complete, synced file: never half-written.
-        os.replace(staged / DATABASE, live)
-        media.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(staged / MEDIA, media)
+        # The lock is held until the renames are done, so no site can start in between and
+        # go on writing to the database being set aside.
+        with _exclusive(live):
+            aside = _set_aside(live, media)
+            if aside:
+                kept = ", ".join(str(new) for _old, new in aside if not _is_sidecar(new))
+                click.echo(f"Keeping the current data as {kept}")
+            try:
+                _swap_in(staged, live, media, aside)
+            except OSError as error:
+                raise click.ClickException(
+                    f"cannot restore {archive}: {error}. The current data was put back."
+                    " Nothing was changed."
+                ) from error
         _sync_folder(live.parent)
     count = len(manifest["files"]) - 1
     click.echo(f"Restored the database and {count} media file(s) from {archive}.")
-    if kept:
-        click.echo("The previous data is kept as " + ", ".join(str(path) for path in kept))
     if advice:
         click.echo(advice)
 
@@ -135,15 +138,49 @@ def _archive_path(dest: Path) -> Path:
     return target
 
 
+def _publish(partial: Path, target: Path) -> None:
+    """Give the finished archive its name, never replacing a file that has it."""
+    try:
+        try:
+            os.link(partial, target)
+        except FileExistsError:
+            raise
+        except OSError:
+            # FAT and exFAT drives and some network shares have no hard links: claim the name
+            # exclusively and copy into it instead.
+            _copy_exclusive(partial, target)
+    except FileExistsError as error:
+        raise click.ClickException(f"{target} exists; a backup never replaces a file") from error
+    except OSError as error:
+        raise click.ClickException(f"cannot write {target}: {error}") from error
+
+
+def _copy_exclusive(source: Path, target: Path) -> None:
+    """Copy ``source`` to a new file ``target``, synced; remove the part written on failure."""
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as file, source.open("rb") as data:
+            shutil.copyfileobj(data, file, CHUNK)
+            file.flush()
+            os.fsync(file.fileno())
+    except BaseException:
+        target.unlink()
+        raise
+
+
 def _snapshot(live: Path, copy: Path) -> None:
     """Copy the live database with SQLite's online backup API into a self-contained file."""
-    # mode=ro: a backup never writes to the live database. One step (pages=-1) copies it in a
-    # single read transaction: in WAL mode writers carry on, and the copy is that moment's.
+    # mode=ro: a backup never writes to the live database. The copy is made inside one read
+    # transaction begun first: in WAL mode writers carry on meanwhile, and the copy is of the
+    # moment the transaction began, however the copy is stepped.
     with (
         closing(sqlite3.connect(f"{live.as_uri()}?mode=ro", uri=True, timeout=15)) as source,
         closing(sqlite3.connect(copy)) as target,
     ):
+        source.execute("BEGIN")
+        source.execute("SELECT count(*) FROM sqlite_schema").fetchall()
         source.backup(target)
+        source.rollback()
         target.execute("PRAGMA journal_mode = DELETE")  # no -wal file beside the copy
         problems = _integrity_problems(target)
     if problems:
@@ -225,37 +262,24 @@ class _Digesting:
 
 
 def _unpack(archive: Path, staged: Path) -> dict[str, Any]:
-    """Extract ``archive`` into ``staged`` and check it all; return its manifest."""
-    found: dict[str, tuple[int, str]] = {}
-    manifest_data = b""
-    (staged / MEDIA).mkdir()
+    """Check ``archive``, extract it into ``staged`` and check that too; return its manifest."""
     try:
         with tarfile.open(archive, mode="r:gz") as tar:
-            for member in tar:
-                name = _checked_name(member, staged)
-                if name in found or (name == MANIFEST and manifest_data):
-                    raise BadArchive(f"it holds {name} twice")
+            members, manifest = _listing(tar, staged)
+            (staged / MEDIA).mkdir()
+            for name, member in members.items():
                 source = tar.extractfile(member)
                 assert source is not None  # a regular file always has contents
-                if name == MANIFEST:
-                    manifest_data = source.read()
-                    continue
-                found[name] = _copy(source, staged / name)
+                try:
+                    found = _copy(source, staged / name)
+                except OSError as error:
+                    raise BadArchive(f"{name} cannot be unpacked ({error.strerror})") from error
+                if found[1] != manifest["files"][name][1]:
+                    raise BadArchive(
+                        f"the checksum of {name} does not match {MANIFEST}: it is damaged"
+                    )
     except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as error:
         raise BadArchive(f"it is not a complete .tar.gz archive ({error})") from error
-    if not manifest_data:
-        raise BadArchive(f"it has no {MANIFEST}, so it is not a Dateline backup")
-    manifest = _parsed_manifest(manifest_data)
-    listed = {entry["name"]: (entry["size"], entry["sha256"]) for entry in manifest["files"]}
-    for name in sorted(found.keys() | listed.keys()):
-        if name not in listed:
-            raise BadArchive(f"{name} is not listed in {MANIFEST}")
-        if name not in found:
-            raise BadArchive(f"{name} is listed in {MANIFEST} but missing")
-        if found[name] != listed[name]:
-            raise BadArchive(f"the checksum of {name} does not match {MANIFEST}: it is damaged")
-    if DATABASE not in found:
-        raise BadArchive(f"it holds no {DATABASE}")
     try:
         with closing(sqlite3.connect(f"{(staged / DATABASE).as_uri()}?mode=ro", uri=True)) as con:
             problems = _integrity_problems(con)
@@ -264,6 +288,49 @@ def _unpack(archive: Path, staged: Path) -> dict[str, Any]:
     if problems:
         raise BadArchive(f"its database fails SQLite's integrity check: {problems}")
     return manifest
+
+
+def _listing(
+    tar: tarfile.TarFile, staged: Path
+) -> tuple[dict[str, tarfile.TarInfo], dict[str, Any]]:
+    """Read every member's header and the manifest, writing nothing; refuse what won't fit."""
+    # Headers state each member's size before its data, so an archive that would unpack to more
+    # than the disk can spare (a gzip bomb) is refused before its data is even decompressed.
+    usage = shutil.disk_usage(staged)
+    room, total = usage.free * 9 // 10, 0
+    members: dict[str, tarfile.TarInfo] = {}
+    manifest_data = b""
+    for member in tar:
+        name = _checked_name(member, staged)
+        if name in members or (name == MANIFEST and manifest_data):
+            raise BadArchive(f"it holds {name} twice")
+        total += member.size
+        if total > room:
+            raise BadArchive(
+                f"it would unpack to more than the {max(room, 0)} bytes this disk can spare"
+            )
+        if name != MANIFEST:
+            members[name] = member
+        elif member.size > MANIFEST_LIMIT:
+            raise BadArchive(f"its {MANIFEST} is larger than any backup's")
+        else:
+            source = tar.extractfile(member)
+            assert source is not None  # a regular file always has contents
+            manifest_data = source.read()
+    if not manifest_data:
+        raise BadArchive(f"it has no {MANIFEST}, so it is not a Dateline backup")
+    manifest = _parsed_manifest(manifest_data)
+    listed = manifest["files"]
+    for name in sorted(members.keys() | listed.keys()):
+        if name not in listed:
+            raise BadArchive(f"{name} is not listed in {MANIFEST}")
+        if name not in members:
+            raise BadArchive(f"{name} is listed in {MANIFEST} but missing")
+        if members[name].size != listed[name][0]:
+            raise BadArchive(f"the size of {name} does not match {MANIFEST}: it is damaged")
+    if DATABASE not in members:
+        raise BadArchive(f"it holds no {DATABASE}")
+    return members, manifest
 
 
 def _checked_name(member: tarfile.TarInfo, staged: Path) -> str:
@@ -298,10 +365,12 @@ def _copy(source: IO[bytes], path: Path) -> tuple[int, str]:
 
 
 def _parsed_manifest(data: bytes) -> dict[str, Any]:
-    """The manifest, if it is one this version understands."""
+    """The manifest, if it is one this version understands, its files as name: (size, sum)."""
     try:
         manifest = json.loads(data)
         version = manifest["format"]
+        if not isinstance(manifest["created"], str):
+            raise TypeError(manifest["created"])
         for entry in manifest["files"]:
             if not (
                 isinstance(entry["name"], str)
@@ -309,11 +378,12 @@ def _parsed_manifest(data: bytes) -> dict[str, Any]:
                 and isinstance(entry["sha256"], str)
             ):
                 raise TypeError(entry)
+        files = {entry["name"]: (entry["size"], entry["sha256"]) for entry in manifest["files"]}
     except (ValueError, KeyError, TypeError) as error:
         raise BadArchive(f"its {MANIFEST} is malformed") from error
     if version != FORMAT:
         raise BadArchive(f"it has backup format {version!r}; this version reads {FORMAT}")
-    return manifest
+    return {**manifest, "files": files}
 
 
 def _schema_advice(revision: str | None) -> str:
@@ -333,24 +403,29 @@ def _schema_advice(revision: str | None) -> str:
     )
 
 
-def _ensure_unused(live: Path) -> None:
-    """Refuse while any process has the database open: the site must be stopped."""
+@contextmanager
+def _exclusive(live: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the database; refuse while any process has it open."""
     if not live.exists():
+        yield
         return
     with closing(sqlite3.connect(live, timeout=0)) as connection:
         try:
             connection.execute("PRAGMA locking_mode = EXCLUSIVE")
             connection.execute("BEGIN EXCLUSIVE")
-            connection.rollback()
         except sqlite3.OperationalError as error:
             raise click.ClickException(
                 f"the database is in use ({error}): stop the site, then restore again."
                 " Nothing was changed."
             ) from error
+        try:
+            yield
+        finally:
+            connection.rollback()
 
 
-def _set_aside(live: Path, media: Path) -> list[Path]:
-    """Rename the current database (with its -wal and -shm) and media with a timestamp."""
+def _set_aside(live: Path, media: Path) -> list[tuple[Path, Path]]:
+    """The renames that keep the current database (with its -wal and -shm) and media aside."""
     suffix = f".before-restore-{utcnow():{STAMP}}"
     kept_db = live.with_name(live.name + suffix)
     # The -wal file keeps SQLite's naming so that the kept database opens with its last saves.
@@ -362,9 +437,44 @@ def _set_aside(live: Path, media: Path) -> list[Path]:
     moves = [(old, new) for old, new in moves if old.exists()]
     if taken := [new for _old, new in moves if new.exists()]:
         raise click.ClickException(f"{taken[0]} exists; try again in a second")
-    for old, new in moves:
-        old.rename(new)
-    return [new for _old, new in moves if not new.name.endswith(("-wal", "-shm"))]
+    return moves
+
+
+def _is_sidecar(path: Path) -> bool:
+    """Whether ``path`` is SQLite's -wal or -shm file, which goes with its database."""
+    return path.name.endswith(("-wal", "-shm"))
+
+
+def _swap_in(staged: Path, live: Path, media: Path, aside: list[tuple[Path, Path]]) -> None:
+    """Rename the current data aside and the staged data in; on failure, undo all of it."""
+    done: list[tuple[Path, Path]] = []
+    placed: list[Path] = []
+    try:
+        for old, new in aside:
+            old.rename(new)
+            done.append((old, new))
+        # The database arrives by rename of a complete, synced file: never half-written.
+        placed.append(live)
+        os.replace(staged / DATABASE, live)
+        media.parent.mkdir(parents=True, exist_ok=True)
+        # On another disk the media are copied, so a failure can leave part of them behind.
+        placed.append(media)
+        shutil.move(staged / MEDIA, media)
+    except OSError as error:
+        try:
+            for path in placed:
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path)
+                elif path.exists():
+                    path.unlink()
+            for old, new in reversed(done):
+                new.rename(old)
+        except OSError as undo:
+            raise click.ClickException(
+                f"the restore failed ({error}) and so did putting the current data back ({undo}):"
+                " it is kept under the names printed above"
+            ) from undo
+        raise
 
 
 def _sync_folder(folder: Path) -> None:

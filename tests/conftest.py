@@ -169,3 +169,8 @@ def csrf_token(client: FlaskClient, url: str) -> str:
     )
     assert match, f"no CSRF token on {url}"
     return match.group(1) or match.group(2)
+
+
+def body_for(title: str) -> str:
+    """A long body that can be told complete from its title alone."""
+    return "\n\n".join(f"Paragraph {n} of {title}. " + "Words " * 200 for n in range(8))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import json
+import os
+import shutil
 import sqlite3
 import tarfile
 import threading
@@ -13,6 +16,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -21,20 +25,16 @@ from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
 
+import blog.backup
 from blog import create_app
 from blog.backup import DATABASE, MANIFEST
 from blog.database import MIGRATIONS
 from blog.extensions import db
 from blog.models import Article
-from tests.conftest import Auth, csrf_token
+from tests.conftest import Auth, body_for, csrf_token
 
 WRITERS = 3
 Member = tuple[tarfile.TarInfo, bytes]
-
-
-def body_for(title: str) -> str:
-    """A long body that can be told complete from its title alone."""
-    return "\n\n".join(f"Paragraph {n} of {title}. " + "Words " * 200 for n in range(8))
 
 
 def picture(writer: int, n: int) -> io.BytesIO:
@@ -141,8 +141,40 @@ def archive(app: Flask, runner, make_article, tmp_path: Path) -> Path:
     return path
 
 
+class _PausingSqlite:
+    """blog.backup's sqlite3, whose database copies stop part-way once to run ``pause``."""
+
+    def __init__(self, pause: Callable[[], None]) -> None:
+        self.pause = pause
+        self.paused = False
+        sqlite = self
+
+        class Connection(sqlite3.Connection):
+            """A connection whose backup copies one page at a time, pausing after the first."""
+
+            def backup(self, target: sqlite3.Connection, **options: Any) -> None:
+                """Copy in single pages, running ``pause`` once, between two of them."""
+                super().backup(target, **options, pages=1, progress=sqlite.step)
+
+        self.connection = Connection
+
+    def __getattr__(self, name: str) -> Any:
+        """Everything else is the real module's."""
+        return getattr(sqlite3, name)
+
+    def connect(self, *args: Any, **kwargs: Any) -> sqlite3.Connection:
+        """A real connection that pauses its backup part-way."""
+        return sqlite3.connect(*args, **kwargs, factory=self.connection)
+
+    def step(self, _status: int, remaining: int, _total: int) -> None:
+        """After the first page of the first copy, run ``pause``."""
+        if remaining and not self.paused:
+            self.paused = True
+            self.pause()
+
+
 def test_backup_taken_during_a_burst_of_saves_restores_a_consistent_prefix(
-    client, auth, runner, fresh_app, tmp_path
+    client, auth, runner, fresh_app, tmp_path, monkeypatch
 ):
     clients, token = signed_in_clients(client, auth, WRITERS)
     saved = [0] * WRITERS
@@ -184,6 +216,14 @@ def test_backup_taken_during_a_burst_of_saves_restores_a_consistent_prefix(
             )
         return not stop.is_set()
 
+    during_copy: list[int] = []
+
+    def let_two_saves_each_complete() -> None:
+        """Wait, mid-copy, until every writer has finished two more saves."""
+        if saves_beyond(list(saved)) and saves_beyond(list(saved)):
+            during_copy.extend(saved)
+
+    monkeypatch.setattr(blog.backup, "sqlite3", _PausingSqlite(let_two_saves_each_complete))
     archive = tmp_path / "during.tar.gz"
     backup = None
     with ThreadPoolExecutor(WRITERS) as pool:
@@ -191,12 +231,13 @@ def test_backup_taken_during_a_burst_of_saves_restores_a_consistent_prefix(
         try:
             if saves_beyond([1] * WRITERS):
                 backup = runner.invoke(args=["backup", str(archive)])
-                saves_beyond(list(saved))
         finally:
             stop.set()
         for writer in writers:
             writer.result()
     assert backup is not None and backup.exit_code == 0, backup and backup.output
+    # Saves completed while the copy was under way, so a backup that shut writers out fails.
+    assert len(during_copy) == WRITERS
 
     restored = fresh_app.test_cli_runner().invoke(args=["restore", "--yes", str(archive)])
     assert restored.exit_code == 0, restored.output
@@ -214,10 +255,11 @@ def test_backup_taken_during_a_burst_of_saves_restores_a_consistent_prefix(
             _, writer, _, n = article.title.split()
             by_writer[int(writer)].append(int(n))
     # Each writer saves one article after another, so a snapshot of one moment holds,
-    # for each writer, their first saves and none after a gap.
+    # for each writer, their first saves and none after a gap. Of the two saves each writer
+    # completed during the copy, the first may have been in flight when it began; not both.
     for writer, numbers in by_writer.items():
         assert sorted(numbers) == list(range(len(numbers)))
-        assert 0 < len(numbers) < saved[writer]
+        assert 0 < len(numbers) < during_copy[writer]
 
 
 def test_backup_into_a_folder_names_the_file_and_lists_every_file(app, runner, archive):
@@ -359,8 +401,20 @@ BAD_ARCHIVES: dict[str, tuple[Callable[[list[Member], Path], list[Member] | byte
     ),
     "not an archive": (lambda members, scratch: b"name,title\n1,Hello\n", "not a complete"),
     "wrong checksum": (
-        lambda members, scratch: replaced(members, f"media/{'a' * 32}.png", b"x" * 100),
+        lambda members, scratch: replaced(
+            members, f"media/{'a' * 32}.png", b"x" * len(members[1][1])
+        ),
         "checksum of media/",
+    ),
+    "wrong size": (
+        lambda members, scratch: replaced(members, f"media/{'a' * 32}.png", b"x" * 100),
+        "size of media/",
+    ),
+    "a file and a folder of one name": (
+        lambda members, scratch: with_manifest(
+            [extra("media/x"), extra("media/x/y.png"), *members]
+        ),
+        "media/x/y.png cannot be unpacked",
     ),
     "parent traversal": (
         lambda members, scratch: with_manifest([extra("../evil.txt"), *members]),
@@ -424,3 +478,154 @@ def test_restore_refuses_a_bad_archive_and_changes_nothing(runner, archive, tmp_
     assert result.exit_code != 0
     assert problem in result.output and "Nothing was changed" in result.output
     assert files_under(tmp_path) == before
+
+
+def test_restore_of_a_manifest_without_a_date_refuses_instead_of_crashing(
+    runner, archive, tmp_path
+):
+    members = members_of(archive)
+    manifest = json.loads(members[-1][1])
+    del manifest["created"]
+    bad = pack(
+        tmp_path / "undated.tar.gz",
+        [*members[:-1], (members[-1][0], json.dumps(manifest).encode())],
+    )
+    before = files_under(tmp_path)
+
+    result = runner.invoke(args=["restore", str(bad)], input="y\n")
+
+    assert result.exit_code == 1 and "malformed" in result.output
+    assert "Nothing was changed" in result.output
+    assert files_under(tmp_path) == before
+
+
+def test_restore_refuses_an_archive_larger_than_the_disk_can_spare_before_writing(
+    runner, archive, tmp_path, monkeypatch
+):
+    zeros = b"\0" * (4 * 1024 * 1024)  # a few kilobytes once compressed
+    bomb = pack(
+        tmp_path / "bomb.tar.gz",
+        with_manifest([(tarfile.TarInfo(f"media/{'d' * 32}.png"), zeros), *members_of(archive)]),
+    )
+    written: list[Path] = []
+    monkeypatch.setattr(blog.backup, "_copy", lambda _source, path: written.append(path))
+    room = types.SimpleNamespace(total=10 * len(zeros), used=9 * len(zeros), free=len(zeros))
+    monkeypatch.setattr(shutil, "disk_usage", lambda _path: room)
+    before = files_under(tmp_path)
+
+    result = runner.invoke(args=["restore", "--yes", str(bomb)])
+
+    assert result.exit_code == 1 and "this disk can spare" in result.output
+    assert "Nothing was changed" in result.output
+    assert written == [] and files_under(tmp_path) == before
+
+
+def files_and_rows(app: Flask, folder: Path) -> tuple[dict[str, str], list[str]]:
+    """Every file under ``folder`` but the database's, and the database's contents as SQL."""
+    # Closing SQLite's last connection folds the -wal file into the database: same rows.
+    live = sqlite_file(app)
+    with closing(sqlite3.connect(live)) as connection:
+        rows = list(connection.iterdump())
+    files = {
+        name: digest
+        for name, digest in files_under(folder).items()
+        if name not in (live.name, f"{live.name}-wal", f"{live.name}-shm")
+    }
+    return files, rows
+
+
+def fail_part_way(monkeypatch: pytest.MonkeyPatch, step: str) -> None:
+    """Make restoring's ``step`` fail as a full disk would, after doing part of its work."""
+    if step == "database":
+
+        def replace(source: Path, target: Path) -> None:
+            """Refuse to put the database in place."""
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(os, "replace", replace)
+    else:
+
+        def move(source: Path, target: Path) -> None:
+            """Copy one file across, as a move to another disk would, then run out of room."""
+            Path(target).mkdir()
+            first = next(Path(source).iterdir())
+            shutil.copy(first, Path(target) / first.name)
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(shutil, "move", move)
+
+
+@pytest.mark.parametrize("step", ["database", "media"])
+def test_restore_that_fails_part_way_puts_the_current_data_back(
+    app, runner, archive, make_article, tmp_path, monkeypatch, step
+):
+    make_article("Written after the backup")
+    before = files_and_rows(app, tmp_path)
+    fail_part_way(monkeypatch, step)
+
+    result = runner.invoke(args=["restore", "--yes", str(archive)])
+
+    assert result.exit_code == 1
+    assert "No space left on device" in result.output and "put back" in result.output
+    assert "Keeping the current data as" in result.output
+    assert files_and_rows(app, tmp_path) == before
+
+
+def test_restore_keeps_the_database_locked_until_it_is_set_aside(
+    app, runner, archive, tmp_path, monkeypatch
+):
+    live = sqlite_file(app)
+    move = shutil.move
+    attempts: list[str] = []
+
+    def open_the_set_aside_database(source: Path, target: Path) -> None:
+        """Try to read the set-aside database, as a site started just now would, then move."""
+        [kept] = live.parent.glob(f"{live.name}.before-restore-*[0-9]Z")
+        with closing(sqlite3.connect(kept, timeout=0)) as site:
+            try:
+                site.execute("SELECT count(*) FROM articles").fetchall()
+                attempts.append("opened")
+            except sqlite3.OperationalError as error:
+                attempts.append(str(error))
+        move(source, target)
+
+    monkeypatch.setattr(shutil, "move", open_the_set_aside_database)
+    result = runner.invoke(args=["restore", "--yes", str(archive)])
+
+    assert result.exit_code == 0, result.output
+    assert attempts == ["database is locked"]
+
+
+def refuse_hard_links(source: Path, target: Path) -> None:
+    """Fail as os.link does on a drive without hard links."""
+    raise OSError(errno.EPERM, "Operation not permitted")
+
+
+def test_backup_to_a_drive_without_hard_links_copies_the_archive(
+    runner, archive, fresh_app, monkeypatch
+):
+    monkeypatch.setattr(os, "link", refuse_hard_links)
+    copy = archive.with_name("copy.tar.gz")
+
+    result = runner.invoke(args=["backup", str(copy)])
+
+    assert result.exit_code == 0, result.output
+    assert copy.stat().st_mode & 0o077 == 0
+    assert [info.name for info, _ in members_of(copy)] == [i.name for i, _ in members_of(archive)]
+    restored = fresh_app.test_cli_runner().invoke(args=["restore", "--yes", str(copy)])
+    assert restored.exit_code == 0, restored.output
+
+
+def test_backup_to_a_drive_without_hard_links_still_never_overwrites(runner, archive, monkeypatch):
+    copy = archive.with_name("copy.tar.gz")
+
+    def another_writer_takes_the_name(source: Path, target: Path) -> None:
+        """Let something else create the file first, then fail as a drive without links does."""
+        Path(target).write_bytes(b"someone else's")
+        refuse_hard_links(source, target)
+
+    monkeypatch.setattr(os, "link", another_writer_takes_the_name)
+    result = runner.invoke(args=["backup", str(copy)])
+
+    assert result.exit_code == 1 and "exists" in result.output
+    assert copy.read_bytes() == b"someone else's"

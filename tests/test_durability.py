@@ -31,8 +31,7 @@ from flask import Flask
 from blog.config import ROOT
 from blog.extensions import db
 from blog.models import Article, User
-from tests.conftest import Auth, csrf_token
-from tests.test_backup import body_for
+from tests.conftest import Auth, body_for, csrf_token
 
 pytestmark = pytest.mark.server
 

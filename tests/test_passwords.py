@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
@@ -13,7 +14,7 @@ from tests.conftest import PASSWORD
 
 def test_short_password_is_refused():
     assert password_problem("x" * (MIN_LENGTH - 1), "ed") == "Use at least 12 characters."
-    assert password_problem("x" * MIN_LENGTH, "ed") is None
+    assert password_problem("tr0ub4dor&3x", "ed") is None
 
 
 def test_common_password_is_refused_whatever_its_case():
@@ -24,6 +25,11 @@ def test_common_password_is_refused_whatever_its_case():
 
 def test_username_as_password_is_refused_whatever_its_case():
     assert "username" in password_problem("Night-Editor-1", "night-editor-1")
+
+
+@pytest.mark.parametrize("typed", [" " * 12, "a" * 12, "123456789012", "qwertyuiopas", "x" * 500])
+def test_repeats_sequences_and_keyboard_rows_are_refused(typed):
+    assert "too easy to guess" in password_problem(typed, "ed")
 
 
 def test_long_uncommon_password_passes():
