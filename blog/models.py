@@ -190,10 +190,14 @@ class Article(db.Model):
         )
 
     def render(self) -> None:
-        """Make the stored HTML and contents from the Markdown body and the dateline."""
+        """Make the stored HTML and contents from the Markdown body and the dateline.
+
+        A draft's dateline carries the date of its last save (now, for an unsaved preview),
+        so rendering it again later gives the same HTML.
+        """
         lead = ""
         if self.dateline:
-            date = long_date(self.published_at or utcnow())
+            date = long_date(self.published_at or self.updated_at or utcnow())
             lead = f"{self.dateline} – {date} – "
         rendered = content.render(self.body, lead=lead)
         self.body_html, self.toc = rendered.html, rendered.toc

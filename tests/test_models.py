@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from blog.dates import utcnow
+from blog.dates import long_date, utcnow
 from blog.extensions import db
 from blog.models import Article, User
 
@@ -120,3 +120,11 @@ def test_page_queries_use_indexes(app):
         assert "USING INDEX" in query_plan(sa.select(Article).where(Article.slug == "x"))
         dashboard = sa.select(Article).order_by(Article.updated_at.desc()).limit(50)
         assert "ix_articles_updated_at" in query_plan(dashboard)
+
+
+def test_draft_dateline_carries_its_last_save_date_so_rendering_is_stable(app):
+    saved = utcnow() - timedelta(days=3)
+    with app.app_context():
+        draft = Article(body="Text.", dateline="Millbrook", updated_at=saved)
+        draft.render()
+        assert f"Millbrook – {long_date(saved)} – " in draft.body_html
