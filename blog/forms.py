@@ -14,16 +14,20 @@ from wtforms import (
     BooleanField,
     DateTimeLocalField,
     HiddenField,
+    IntegerField,
     PasswordField,
     SelectField,
     StringField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
+from wtforms.widgets import HiddenInput
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from blog import images
 from blog.models import STATUSES, Article
+
+STATUS_LABELS = {"draft": "Draft", "review": "In review", "published": "Published"}
 
 # The longest body, in characters (a line break counts once). Checked here rather than by a
 # Length validator, whose maxlength attribute would make browsers cut pasted text silently.
@@ -77,7 +81,10 @@ class ArticleForm(FlaskForm):
     tags = StringField("Tags", filters=[strip_text], description="Separated by commas.")
     featured = BooleanField("Featured")
     status = SelectField(
-        "Status", choices=[SelectChoice(s, s.capitalize()) for s in STATUSES], default="draft"
+        "Status",
+        choices=[SelectChoice(s, STATUS_LABELS[s]) for s in STATUSES],
+        default="draft",
+        description="Writers submit for review; an editor publishes.",
     )
     published_at = DateTimeLocalField(
         "Publication time",
@@ -96,6 +103,14 @@ class ArticleForm(FlaskForm):
     )
     hero_caption = StringField("Caption", validators=[Length(max=300)], filters=[strip_text])
     hero_credit = StringField("Credit", validators=[Length(max=120)], filters=[strip_text])
+    # The article's version the form was filled from; a save from an older one is a conflict.
+    version = IntegerField(widget=HiddenInput(), validators=[Optional()])
+    override_reason = StringField(
+        "Reason to publish anyway",
+        validators=[Length(max=300)],
+        filters=[strip_text],
+        description="Editors only: why the problems above may go out. It is kept in the history.",
+    )
 
     def __init__(
         self, *args: Any, article: Article | None = None, can_publish: bool, **kw: Any
@@ -104,15 +119,12 @@ class ArticleForm(FlaskForm):
         self.article = article
         self.can_publish = can_publish
         self.hero: images.StoredImage | None = None
-        if not self._may_publish():
+        if not self.can_publish:
             self.status.choices = [
-                SelectChoice("draft", "Draft"),
+                SelectChoice("draft", STATUS_LABELS["draft"]),
+                SelectChoice("review", "Ready for review"),
                 SelectChoice("published", "Published (editors only)", {"disabled": True}),
             ]
-
-    def _may_publish(self) -> bool:
-        """Editors publish; writers may keep their own published article published."""
-        return self.can_publish or bool(self.article and self.article.status == "published")
 
     def publication_time(self) -> datetime | None:
         """The typed publication time, read in the newsroom's zone."""
@@ -146,8 +158,8 @@ class ArticleForm(FlaskForm):
 
     def validate_status(self, field: SelectField) -> None:
         """Only editors publish."""
-        if field.data == "published" and not self._may_publish():
-            raise ValidationError("Only editors can publish. Save it as a draft for an editor.")
+        if field.data == "published" and not self.can_publish:
+            raise ValidationError("Only editors can publish. Submit it for review instead.")
 
     def validate_featured(self, field: BooleanField) -> None:
         """Only editors feature articles (for writers the field is left as it was)."""

@@ -17,7 +17,10 @@ from blog.dates import long_date, utcnow
 from blog.extensions import db
 
 ROLES = ("admin", "editor", "writer")
-STATUSES = ("draft", "published")
+# What is stored; "scheduled" is a published article whose time has not come.
+STATUSES = ("draft", "review", "published")
+# What the dashboard shows and filters by.
+STATES = ("draft", "review", "scheduled", "published", "trash")
 # A change this long after publication shows as "Updated …" on the page.
 UPDATE_GRACE = timedelta(minutes=5)
 
@@ -84,9 +87,14 @@ class User(UserMixin, db.Model):
         """Whether ``password`` matches the stored hash."""
         return check_password_hash(self.password_hash, password)
 
+    @property
+    def is_admin(self) -> bool:
+        """Admins manage people, read the audit log and delete for good."""
+        return self.role == "admin"
+
     def can_edit(self, article: Article) -> bool:
-        """Writers edit their own articles only."""
-        return self.can_publish or article.author_id == self.id
+        """Editors edit anything; writers their own articles until an editor publishes them."""
+        return self.can_publish or (article.author_id == self.id and article.status != "published")
 
 
 class Named:
@@ -164,11 +172,32 @@ class Article(db.Model):
     hero_alt: Mapped[str] = mapped_column(sa.String(300), default="")
     hero_caption: Mapped[str] = mapped_column(sa.String(300), default="")
     hero_credit: Mapped[str] = mapped_column(sa.String(120), default="")
+    # Counts saves: a save made from an older version is refused (no lost updates).
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    # Set while the article is in the trash (always as a draft); None otherwise.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __mapper_args__ = {"version_id_col": version}
 
     author: Mapped[User] = relationship(back_populates="articles")
     section: Mapped[Section | None] = relationship()
     tags: Mapped[list[Tag]] = relationship(
         secondary=article_tags, order_by=lambda: sa.func.lower(Tag.name)
+    )
+    revisions: Mapped[list[Revision]] = relationship(
+        back_populates="article",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="Revision.id.desc()",
+    )
+    redirects: Mapped[list[SlugRedirect]] = relationship(
+        back_populates="article", cascade="all, delete-orphan", passive_deletes=True
+    )
+    notes: Mapped[list[ArticleNote]] = relationship(
+        back_populates="article",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="ArticleNote.id",
     )
 
     @property
@@ -181,6 +210,15 @@ class Article(db.Model):
         )
 
     @property
+    def state(self) -> str:
+        """One of STATES: the status, with the trash and scheduling told apart."""
+        if self.deleted_at is not None:
+            return "trash"
+        if self.status == "published" and not self.is_public:
+            return "scheduled"
+        return self.status
+
+    @property
     def was_updated(self) -> bool:
         """Whether it changed noticeably after readers could first see it."""
         return (
@@ -188,6 +226,27 @@ class Article(db.Model):
             and self.revised_at is not None
             and self.revised_at > self.published_at + UPDATE_GRACE
         )
+
+    def snapshot(self) -> dict[str, Any]:
+        """Every field a person edits, as JSON-ready values: what a revision keeps."""
+        return {
+            "title": self.title,
+            "slug": self.slug,
+            "summary": self.summary,
+            "dateline": self.dateline,
+            "body": self.body,
+            "section": self.section.name if self.section else "",
+            "tags": [tag.name for tag in self.tags],
+            "featured": self.featured,
+            "status": self.status,
+            "published_at": self.published_at.isoformat() if self.published_at else None,
+            "hero_image": self.hero_image,
+            "hero_width": self.hero_width,
+            "hero_height": self.hero_height,
+            "hero_alt": self.hero_alt,
+            "hero_caption": self.hero_caption,
+            "hero_credit": self.hero_credit,
+        }
 
     def render(self) -> None:
         """Make the stored HTML and contents from the Markdown body and the dateline.
@@ -242,9 +301,112 @@ class Article(db.Model):
         return db.session.scalar(sa.select(cls).where(cls.slug == slug))
 
     @classmethod
+    def redirected(cls, slug: str) -> Article | None:
+        """The article that used to be public at ``/articles/<slug>``."""
+        query = sa.select(cls).join(SlugRedirect).where(SlugRedirect.old_slug == slug)
+        return db.session.scalar(query)
+
+    @classmethod
     def slug_owner(cls, slug: str, other_than: Article | None = None) -> Article | None:
         """The article using ``slug``, leaving ``other_than`` out."""
         query = sa.select(cls).where(cls.slug == slug)
         if other_than is not None and other_than.id is not None:
             query = query.where(cls.id != other_than.id)
         return db.session.scalar(query)
+
+
+class SlugRedirect(db.Model):
+    """An address a published article had before its slug changed: it redirects (301)."""
+
+    __tablename__ = "slug_redirects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    old_slug: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    article_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    article: Mapped[Article] = relationship(back_populates="redirects")
+
+
+class Revision(db.Model):
+    """Every field of an article as one save left it, with who saved and when."""
+
+    __tablename__ = "revisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    )
+    # The article's version after this save.
+    version: Mapped[int]
+    editor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    fields: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    # Why the save was special: a restore, or the reason for publishing despite problems.
+    note: Mapped[str] = mapped_column(sa.String(500), default="")
+
+    article: Mapped[Article] = relationship(back_populates="revisions")
+    editor: Mapped[User | None] = relationship()
+
+
+class Autosave(db.Model):
+    """A person's unsaved text in the article form, kept privately until they save."""
+
+    __tablename__ = "autosaves"
+    __table_args__ = (sa.UniqueConstraint("user_id", "article_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    # None for an article not saved yet.
+    article_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    )
+    # The article's version the text was typed over.
+    base_version: Mapped[int | None]
+    fields: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ArticleNote(db.Model):
+    """A dated correction or update appended to a published article."""
+
+    __tablename__ = "article_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(sa.String(12))  # one of NOTE_KINDS
+    text: Mapped[str] = mapped_column(sa.Text)
+    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    article: Mapped[Article] = relationship(back_populates="notes")
+    author: Mapped[User | None] = relationship()
+
+
+NOTE_KINDS = ("correction", "update")
+
+
+class AuditEvent(db.Model):
+    """Who did what, to which article or person, and when."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(sa.String(40))
+    article_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("articles.id", ondelete="SET NULL"), index=True
+    )
+    subject_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    # The headline or username at the time, kept when the row it names is gone.
+    target: Mapped[str] = mapped_column(sa.String(200), default="")
+    detail: Mapped[str] = mapped_column(sa.String(500), default="")
+
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
+    subject: Mapped[User | None] = relationship(foreign_keys=[subject_id])
+    article: Mapped[Article | None] = relationship()

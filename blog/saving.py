@@ -5,22 +5,32 @@ from __future__ import annotations
 from collections.abc import Container
 from datetime import datetime
 
+import sqlalchemy as sa
 from slugify import slugify
 
+from blog import audit
 from blog.dates import utcnow
 from blog.extensions import db
 from blog.forms import ArticleForm
-from blog.models import Article, Section, Tag, User
+from blog.models import Article, Revision, Section, SlugRedirect, Tag, User
 
 
-def save_article(form: ArticleForm, author: User, article: Article | None = None) -> Article:
-    """Copy the form into ``article`` (a new one when None) and render it; the caller commits."""
+def save_article(
+    form: ArticleForm, author: User, article: Article | None = None, by: User | None = None
+) -> Article:
+    """Copy the form into ``article`` (a new one when None), render it and keep a revision.
+
+    ``author`` writes a new article; ``by`` (default: the author) is who saves. The caller
+    commits.
+    """
+    by = by or author
     # Nothing is flushed half-filled; the flush at the end lets the next save see this one.
     with db.session.no_autoflush:
+        created = article is None
         if article is None:
             article = Article(author=author)
             db.session.add(article)
-        was_public = article.is_public
+        was_public, old_state, old_slug = article.is_public, article.state, article.slug
         article.title = form.title.data
         article.slug = form.slug.data or unique_slug(form.title.data, article)
         article.summary = form.summary.data or ""
@@ -46,8 +56,37 @@ def save_article(form: ArticleForm, author: User, article: Article | None = None
         if was_public and article.is_public:
             article.revised_at = article.updated_at
         article.render()
+        if was_public and old_slug != article.slug:
+            _redirect(old_slug, article)
     db.session.flush()
+    reason = form.override_reason.data or ""
+    db.session.add(Revision(article=article, version=article.version, editor=by, fields=article.snapshot(), note=reason))
+    _record_change(article, "create" if created else old_state, reason, by)
     return article
+
+
+def _redirect(old_slug: str, article: Article) -> None:
+    """Keep the public address ``old_slug`` working for ``article``; its new slug stops redirecting."""
+    db.session.execute(sa.delete(SlugRedirect).where(SlugRedirect.old_slug == article.slug))
+    if db.session.scalar(sa.select(SlugRedirect).where(SlugRedirect.old_slug == old_slug)) is None:
+        article.redirects.append(SlugRedirect(old_slug=old_slug))
+
+
+def _record_change(article: Article, old_state: str, reason: str, by: User) -> None:
+    """Audit a creation and every change of state: submitted, published, scheduled, unpublished."""
+    new_state = article.state
+    if old_state == "create":
+        audit.record("create", article=article, actor=by)
+    if new_state == old_state:
+        return
+    detail = f"Published despite the checks: {reason}" if reason else ""
+    if new_state in {"published", "scheduled"}:
+        action = "publish" if new_state == "published" else "schedule"
+        audit.record(action, article=article, actor=by, detail=detail)
+    elif old_state in {"published", "scheduled"}:
+        audit.record("unpublish", article=article, actor=by)
+    elif new_state == "review":
+        audit.record("submit", article=article, actor=by)
 
 
 def unique_slug(title: str, article: Article | None = None, taken: Container[str] = ()) -> str:
