@@ -9,7 +9,9 @@ from flask import Flask
 from blog import (
     articles,
     auth,
+    autosave,
     backup,
+    checks,
     cli,
     config,
     database,
@@ -18,7 +20,11 @@ from blog import (
     headers,
     hx,
     media,
+    notes,
+    people,
+    redirects,
     rerendering,
+    revisions,
     sidebars,
     site,
 )
@@ -44,6 +50,19 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     cli.init_app(app)
     backup.init_app(app)
     rerendering.init_app(app)
-    for module in (articles, sidebars, editor, auth, media, site):
+    for module in (
+        articles,
+        sidebars,
+        editor,
+        checks,
+        autosave,
+        notes,
+        redirects,
+        revisions,
+        people,
+        auth,
+        media,
+        site,
+    ):
         app.register_blueprint(module.bp)
     return app

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_sqlalchemy.pagination import Pagination
@@ -37,13 +39,31 @@ def index() -> ResponseReturnValue:
     return render_template("articles/index.html", lead=lead if page.page == 1 else None, page=page)
 
 
+def _visible(article: Article) -> bool:
+    """Whether the person asking may read ``article``: readers public ones, staff any."""
+    return article.is_public or current_user.is_authenticated
+
+
 @bp.get("/articles/<slug>")
 def detail(slug: str) -> ResponseReturnValue:
-    """One article; drafts and scheduled ones only for signed-in staff."""
+    """One article; drafts and scheduled ones only for signed-in staff.
+
+    An address the article had while public leads to its current one (301), unless the
+    address now belongs to an article the person may read.
+    """
     article = Article.by_slug(slug)
-    if article is None or not (article.is_public or current_user.is_authenticated):
-        abort(404)
-    return render_template("articles/detail.html", article=article)
+    if article is None or not _visible(article):
+        moved = Article.redirected(slug)
+        if moved is None or not _visible(moved):
+            abort(404)
+        return redirect(url_for("articles.detail", slug=moved.slug), code=301)
+    return render_template("articles/detail.html", article=article, modified=_modified(article))
+
+
+def _modified(article: Article) -> datetime | None:
+    """When readers last saw the article change: a save while public, or a note."""
+    moments = [article.published_at, article.revised_at, *(n.created_at for n in article.notes)]
+    return max((moment for moment in moments if moment is not None), default=None)
 
 
 @bp.get("/featured")

@@ -1,12 +1,14 @@
-"""Sign-in and sign-out, the session's user, and what happens when a session has ended."""
+"""Sign-in and sign-out, one-time set-password links, the session's user, the role rules."""
 
 from __future__ import annotations
 
+import hashlib
 import math
 import secrets
 import time
 from collections.abc import Callable
-from functools import cache
+from functools import cache, wraps
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -14,6 +16,7 @@ from flask import (
     Blueprint,
     Flask,
     Response,
+    abort,
     current_app,
     flash,
     g,
@@ -26,16 +29,24 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_limiter import RateLimitExceeded
 from flask_login import current_user, login_required, login_user, logout_user
+from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 from werkzeug.security import generate_password_hash
 
+from blog import audit
 from blog.extensions import csrf, db, limiter, login_manager
 from blog.forms import LoginForm, strip_text
 from blog.hx import hx_redirect, is_htmx, session_notice
 from blog.models import User
+from blog.people_forms import SetPasswordForm
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 staff_required = login_required
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+# How long a set-password link works; using it once also ends it.
+SET_PASSWORD_LINK_DAYS = 7
 
 # The article form's text fields, shown back on the sign-in page after a post without a session.
 UNSAVED_FIELDS = {
@@ -65,9 +76,22 @@ def _load_user(user_id: str) -> User | None:
     """The signed-in user, while the session token in ``user_id`` is still theirs."""
     row_id, _, token = user_id.partition(":")
     user = db.session.get(User, int(row_id)) if row_id.isdigit() else None
-    if user is None or not secrets.compare_digest(user.session_token, token):
+    if user is None or not user.active or not secrets.compare_digest(user.session_token, token):
         return None
     return user
+
+
+def admin_required(view: View) -> View:
+    """Let only signed-in admins through: others get 403, people not signed in the sign-in."""
+
+    @wraps(view)
+    @login_required
+    def admin_view(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_admin:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return admin_view  # type: ignore[return-value]
 
 
 @login_manager.unauthorized_handler
@@ -135,6 +159,8 @@ def login() -> ResponseReturnValue:
         if user is not None:
             session.clear()  # nothing planted in the session before sign-in survives it
             login_user(user, remember=form.remember.data)
+            audit.record("sign-in", actor=user)
+            db.session.commit()
             return hx_redirect(safe_next(request.args.get("next")))
         g.sign_in_failed = True
         form.form_errors.append("Wrong username or password.")
@@ -194,3 +220,66 @@ def logout_everywhere() -> ResponseReturnValue:
     logout_user()
     flash("You are signed out on every device and browser.")
     return hx_redirect(url_for("articles.index"))
+
+
+def _links() -> URLSafeTimedSerializer:
+    """Signs and reads set-password links with the app's secret key."""
+    return URLSafeTimedSerializer(current_app.secret_key, salt="set-password")
+
+
+def _fingerprint(user: User) -> str:
+    """A digest of the password hash and session token: setting a password changes it."""
+    return hashlib.sha256(f"{user.password_hash}:{user.session_token}".encode()).hexdigest()[:32]
+
+
+def set_password_url(user: User) -> str:
+    """The full address of a link with which ``user`` chooses a password, once."""
+    token = _links().dumps([user.id, _fingerprint(user)])
+    return url_for("auth.set_password", token=token, _external=True)
+
+
+def _link_refused(code: int) -> Response:
+    """The page for a set-password link that is malformed (404), expired or used (410)."""
+    message = (
+        "This set-password link has expired or has already been used. "
+        "Ask an admin of the newsroom for a new one."
+        if code == 410
+        else "This is not a working set-password link. Check that it was copied whole, "
+        "or ask an admin of the newsroom for a new one."
+    )
+    name = "Link expired" if code == 410 else "Link not found"
+    page = render_template("errors/error.html", code=code, name=name, message=message)
+    return Response(page, status=code)
+
+
+def _link_user(token: str) -> User:
+    """The active user a set-password link is for, while it works; else a 404 or 410 page."""
+    try:
+        user_id, fingerprint = _links().loads(token, max_age=SET_PASSWORD_LINK_DAYS * 24 * 3600)
+    except SignatureExpired:
+        abort(_link_refused(410))
+    except BadData:
+        abort(_link_refused(404))
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(_link_refused(404))
+    if not user.active or not secrets.compare_digest(fingerprint, _fingerprint(user)):
+        abort(_link_refused(410))
+    return user
+
+
+@bp.route("/set-password/<token>", methods=["GET", "POST"])
+def set_password(token: str) -> ResponseReturnValue:
+    """Choose a password from a one-time link, then start working, signed in."""
+    user = _link_user(token)
+    form = SetPasswordForm(username=user.username)
+    if form.validate_on_submit():
+        user.set_password(form.password.data)
+        audit.record("set-password", actor=user, subject=user)
+        db.session.commit()
+        session.clear()
+        login_user(user)
+        flash(f"Welcome, {user.display_name}: your password is set.")
+        return hx_redirect(url_for("editor.dashboard"))
+    page = render_template("auth/set_password.html", form=form, user=user)
+    return page, 422 if form.errors else 200, {"Cache-Control": "no-store"}

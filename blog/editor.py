@@ -1,26 +1,41 @@
-"""The newsroom: dashboard, the article form, live preview, slug check, delete."""
+"""The newsroom: dashboard, the article form, live preview, slug check, unpublish, trash."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from slugify import slugify
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
 
-from blog.auth import staff_required
-from blog.dates import local
+from blog import audit, autosave
+from blog.auth import UNSAVED_FIELDS, admin_required, staff_required
+from blog.dates import local, utcnow
 from blog.extensions import csrf, db
 from blog.forms import MAX_BODY_CHARS, ArticleForm
 from blog.hx import fragment, hx_redirect
-from blog.models import Article, Section, User
-from blog.saving import save_article, unique_slug
+from blog.models import STATES, Article, Section, User
+from blog.revisions import note_conflict, outdated
+from blog.saving import keep_revision, save_article, unique_slug, unpublish_article
 from blog.site import small_int
 
 bp = Blueprint("editor", __name__, url_prefix="/editor")
 
 DASHBOARD_SIZE = 50
+# The dashboard's names for the articles in each state (its counts), and a row's label.
+STATE_NAMES = dict(
+    zip(STATES, ("Drafts", "In review", "Scheduled", "Published", "Trash"), strict=True)
+)
+STATE_LABELS = dict(
+    zip(STATES, ("draft", "in review", "scheduled", "published", "in the trash"), strict=True)
+)
 
 
 @bp.before_request
@@ -29,35 +44,125 @@ def _require_staff() -> None:
     """Every editor route needs a signed-in member of the newsroom."""
 
 
-def _filtered(text: str) -> list[Article]:
-    """The most recently changed articles whose headline, slug, status or author has ``text``."""
-    query = sa.select(Article).order_by(Article.updated_at.desc()).limit(DASHBOARD_SIZE)
-    if text:
-        query = query.join(Article.author).where(
-            sa.or_(
-                *(
-                    column.icontains(text, autoescape=True)
-                    for column in (Article.title, Article.slug, Article.status, User.display_name)
-                )
-            )
+@dataclass(frozen=True)
+class Filters:
+    """What the dashboard lists: text, a state (none: all but the trash), a section, an author."""
+
+    q: str = ""
+    state: str = ""
+    section: Section | None = None
+    author: User | None = None
+
+    @classmethod
+    def read(cls) -> Filters:
+        """The filters in the query string, ignoring values that name nothing known."""
+        state = request.args.get("state", "")
+        slug = request.args.get("section", "")
+        author_id = request.args.get("author", type=small_int)
+        return cls(
+            q=request.args.get("q", "").strip(),
+            state=state if state in STATES else "",
+            section=db.session.scalar(sa.select(Section).where(Section.slug == slug))
+            if slug
+            else None,
+            author=db.session.get(User, author_id) if author_id else None,
         )
-    return list(db.session.scalars(query.options(selectinload(Article.author))))
+
+    def args(self, **changes: str) -> dict[str, str]:
+        """The query string of these filters with ``changes``, empty values left out."""
+        values = {
+            "q": self.q,
+            "state": self.state,
+            "section": self.section.slug if self.section else "",
+            "author": str(self.author.id) if self.author else "",
+        } | changes
+        return {name: value for name, value in values.items() if value}
+
+    @property
+    def summary(self) -> str:
+        """The filters other than the text, in words: ``In review, Local, by Ana``."""
+        parts = (
+            STATE_NAMES.get(self.state, ""),
+            self.section.name if self.section else "",
+            f"by {self.author.display_name}" if self.author else "",
+        )
+        return ", ".join(part for part in parts if part)
+
+    def narrow(self, query: sa.Select[Any]) -> sa.Select[Any]:
+        """``query`` over articles cut to the text, section and author, but not the state.
+
+        Writers see everyone's articles, but only their own in the trash.
+        """
+        if self.q:
+            columns = (Article.title, Article.slug, Article.status, User.display_name)
+            query = query.join(Article.author).where(
+                sa.or_(*(column.icontains(self.q, autoescape=True) for column in columns))
+            )
+        if self.section is not None:
+            query = query.where(Article.section_id == self.section.id)
+        if self.author is not None:
+            query = query.where(Article.author_id == self.author.id)
+        if not current_user.can_publish:
+            query = query.where(
+                sa.or_(Article.deleted_at.is_(None), Article.author_id == current_user.id)
+            )
+        return query
+
+
+def _state_column() -> sa.ColumnElement[str]:
+    """``Article.state`` worked out by the database."""
+    scheduled = sa.and_(
+        Article.status == "published",
+        sa.or_(Article.published_at.is_(None), Article.published_at > utcnow()),
+    )
+    return sa.case(
+        (Article.deleted_at.is_not(None), "trash"), (scheduled, "scheduled"), else_=Article.status
+    )
+
+
+def _listing(filters: Filters) -> dict[str, Any]:
+    """The rows and the counts per state for ``filters``: what the page and the fragment show."""
+    query = filters.narrow(sa.select(Article))
+    if filters.state:
+        query = query.where(_state_column() == filters.state)
+    else:
+        query = query.where(Article.deleted_at.is_(None))
+    query = query.order_by(Article.updated_at.desc()).limit(DASHBOARD_SIZE)
+    articles = list(db.session.scalars(query.options(selectinload(Article.author))))
+    states = filters.narrow(sa.select(_state_column().label("state")).select_from(Article))
+    states = states.subquery()
+    counted = sa.select(states.c.state, sa.func.count()).group_by(states.c.state)
+    counts = {state: count for state, count in db.session.execute(counted)}
+    return {
+        "filters": filters,
+        "articles": articles,
+        "counts": counts,
+        "total": sum(n for state, n in counts.items() if state != "trash"),
+        "state_names": STATE_NAMES,
+        "state_labels": STATE_LABELS,
+    }
 
 
 @bp.get("/")
 def dashboard() -> ResponseReturnValue:
-    """All articles with status, author and dates; ``?q=`` narrows the list."""
-    text = request.args.get("q", "").strip()
-    return render_template("editor/dashboard.html", articles=_filtered(text), q=text)
+    """Articles with state, author and dates, filtered, with how many there are in each state."""
+    filters = Filters.read()
+    canonical = filters.args()
+    if request.args.to_dict(flat=False) != {name: [value] for name, value in canonical.items()}:
+        # A form sent without JavaScript carries its empty fields; unknown values are dropped.
+        return redirect(url_for("editor.dashboard", **canonical))
+    sections = db.session.scalars(sa.select(Section).order_by(Section.name))
+    authors = db.session.scalars(sa.select(User).order_by(User.display_name))
+    context = _listing(filters) | {"sections": sections, "authors": authors}
+    return render_template("editor/dashboard.html", **context)
 
 
 @bp.get("/rows")
 def rows() -> ResponseReturnValue:
-    """The dashboard's rows for a filter, naming the full page they stand for."""
-    text = request.args.get("q", "").strip()
-    full_page = url_for("editor.dashboard", q=text or None)
-    context = {"articles": _filtered(text), "q": text, "oob": True}
-    return fragment("editor/_rows.html", replace_url=full_page, **context)
+    """The dashboard's rows, counts and status line for the filters, naming the full page."""
+    filters = Filters.read()
+    full_page = url_for("editor.dashboard", **filters.args())
+    return fragment("editor/_rows.html", replace_url=full_page, oob=True, **_listing(filters))
 
 
 def _editable(article_id: int) -> Article:
@@ -75,6 +180,7 @@ def _editable(article_id: int) -> Article:
 def new() -> ResponseReturnValue:
     """Write a new article."""
     form = ArticleForm(can_publish=current_user.can_publish)
+    autosave.restore_if_asked(form, None)
     if form.validate_on_submit():
         return _save(form, None)
     return _form_page(form, None)
@@ -85,6 +191,8 @@ def new() -> ResponseReturnValue:
 def edit(article_id: int) -> ResponseReturnValue:
     """Change an article."""
     article = _editable(article_id)
+    if article.deleted_at is not None:
+        return _in_trash(article)
     filled = article if request.method == "GET" else None
     form = ArticleForm(obj=filled, article=article, can_publish=current_user.can_publish)
     if filled is not None:
@@ -92,6 +200,7 @@ def edit(article_id: int) -> ResponseReturnValue:
         form.tags.data = ", ".join(tag.name for tag in article.tags)
         form.published_at.data = local(article.published_at) if article.published_at else None
         form.hero_image.data = None
+    autosave.restore_if_asked(form, article)
     if form.validate_on_submit():
         return _save(form, article)
     return _form_page(form, article)
@@ -99,9 +208,18 @@ def edit(article_id: int) -> ResponseReturnValue:
 
 def _save(form: ArticleForm, article: Article | None) -> ResponseReturnValue:
     """Save and go to the edit page; after a clash with a simultaneous save, the form again."""
+    if article is not None and outdated(form, article):
+        return _conflict(form, article)
     try:
         saved = save_article(form, current_user, article)
+        autosave.clear(current_user, article)
         db.session.commit()
+    except StaleDataError:
+        # Another save changed the article while this one ran (only updates have versions).
+        db.session.rollback()
+        if article is None:
+            raise
+        return _conflict(form, article)
     except sa.exc.IntegrityError:
         # Two saves at once claimed the same new slug, section or tag: the other one won.
         db.session.rollback()
@@ -114,11 +232,19 @@ def _save(form: ArticleForm, article: Article | None) -> ResponseReturnValue:
     return hx_redirect(url_for("editor.edit", article_id=saved.id))
 
 
+def _conflict(form: ArticleForm, article: Article) -> ResponseReturnValue:
+    """The form again (409) with what was typed, under the version saved meanwhile and theirs."""
+    note_conflict(form, article)
+    page, _status = _form_page(form, article)
+    return page, 409
+
+
 def _form_page(form: ArticleForm, article: Article | None) -> ResponseReturnValue:
     """The form page; after errors, with everything typed and the preview of it."""
     preview = _preview_of(form) if form.errors or article is None else article
     sections = db.session.scalars(sa.select(Section.name).order_by(Section.name))
     context = {"form": form, "article": article, "preview": preview, "sections": sections}
+    context["autosave"] = autosave.offer(article)
     return render_template("editor/edit.html", **context), 422 if form.errors else 200
 
 
@@ -156,14 +282,82 @@ def slug_check() -> ResponseReturnValue:
     return fragment("editor/_slug_check.html", **context)
 
 
-@bp.route("/articles/<id:article_id>/delete", methods=["GET", "POST"])
-def delete(article_id: int) -> ResponseReturnValue:
-    """Ask for confirmation, then delete the article."""
-    article = _editable(article_id)
-    if request.method == "POST":
-        title = article.title
-        db.session.delete(article)
+@contextmanager
+def _change(done: str) -> Iterator[None]:
+    """Commit what the block changes and say ``done``; if a save at the same moment won, say so."""
+    try:
+        yield
         db.session.commit()
-        flash(f"Deleted “{title}”.")
-        return hx_redirect(url_for("editor.dashboard"))
-    return render_template("editor/delete.html", article=article)
+    except StaleDataError:
+        db.session.rollback()
+        flash("Someone changed this article at the same moment, so nothing was done. Try again.")
+    else:
+        flash(done)
+
+
+@bp.post("/articles/<id:article_id>/unpublish")
+def unpublish(article_id: int) -> ResponseReturnValue:
+    """Take a published or scheduled article back to a draft: editors and admins."""
+    article = db.get_or_404(Article, article_id)
+    if not current_user.can_publish:
+        abort(403)
+    if article.state in {"published", "scheduled"}:
+        with _change(f"Unpublished “{article.title}”: it is a draft that readers cannot see."):
+            unpublish_article(article, current_user)
+    return hx_redirect(url_for("editor.edit", article_id=article.id))
+
+
+# The address kept its first name: "delete" moves to the trash, "purge" deletes for good.
+@bp.route("/articles/<id:article_id>/delete", methods=["GET", "POST"])
+def trash(article_id: int) -> ResponseReturnValue:
+    """Ask for confirmation, then move the article to the trash, as a draft readers never see."""
+    article = _editable(article_id)
+    if article.deleted_at is not None:
+        return hx_redirect(url_for("editor.edit", article_id=article.id))
+    if request.method == "GET":
+        return render_template("editor/delete.html", article=article)
+    was = article.state
+    with _change(f"Moved “{article.title}” to the trash."):
+        article.status = "draft"
+        article.deleted_at = utcnow()
+        keep_revision(article, current_user, note="Moved to the trash")
+        detail = f"It was {was}." if was in {"published", "scheduled"} else ""
+        audit.record("trash", article=article, detail=detail)
+    return hx_redirect(url_for("editor.dashboard"))
+
+
+@bp.post("/articles/<id:article_id>/restore")
+def restore(article_id: int) -> ResponseReturnValue:
+    """Take the article out of the trash, still a draft, and open it in the form."""
+    article = _editable(article_id)
+    if article.deleted_at is not None:
+        with _change(f"Restored “{article.title}” from the trash. It is a draft."):
+            article.deleted_at = None
+            audit.record("restore", article=article)
+    return hx_redirect(url_for("editor.edit", article_id=article.id))
+
+
+@bp.route("/articles/<id:article_id>/purge", methods=["GET", "POST"])
+@admin_required
+def purge(article_id: int) -> ResponseReturnValue:
+    """Ask for confirmation, then delete an article in the trash for good: admins only."""
+    article = db.get_or_404(Article, article_id)
+    if article.deleted_at is None:
+        flash("Only an article in the trash can be deleted for good. Move it there first.")
+        return hx_redirect(url_for("editor.trash", article_id=article.id))
+    if request.method == "GET":
+        return render_template("editor/purge.html", article=article)
+    with _change(f"Deleted “{article.title}” for good."):
+        # Written first, so that the entry keeps the headline once the article is gone.
+        audit.record("delete", article=article)
+        db.session.flush()
+        db.session.delete(article)
+    return hx_redirect(url_for("editor.dashboard", state="trash"))
+
+
+def _in_trash(article: Article) -> ResponseReturnValue:
+    """The form's address while the article is in the trash; a save is refused, its text shown."""
+    if request.method == "GET":
+        return render_template("editor/trashed.html", article=article, unsaved={})
+    unsaved = {label: request.form.get(name, "") for name, label in UNSAVED_FIELDS.items()}
+    return render_template("editor/trashed.html", article=article, unsaved=unsaved), 409

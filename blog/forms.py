@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -21,11 +21,14 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.widgets import HiddenInput
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.widgets import HiddenInput
 
 from blog import images
 from blog.models import STATUSES, Article
+
+if TYPE_CHECKING:
+    from blog.checks import Problem
 
 STATUS_LABELS = {"draft": "Draft", "review": "In review", "published": "Published"}
 
@@ -113,11 +116,18 @@ class ArticleForm(FlaskForm):
     )
 
     def __init__(
-        self, *args: Any, article: Article | None = None, can_publish: bool, **kw: Any
+        self,
+        *args: Any,
+        article: Article | None = None,
+        can_publish: bool,
+        checks: bool = True,
+        **kw: Any,
     ) -> None:
+        """``checks=False`` publishes without the publish checks (an archive being imported)."""
         super().__init__(*args, **kw)
         self.article = article
         self.can_publish = can_publish
+        self.checks = checks
         self.hero: images.StoredImage | None = None
         if not self.can_publish:
             self.status.choices = [
@@ -125,6 +135,33 @@ class ArticleForm(FlaskForm):
                 SelectChoice("review", "Ready for review"),
                 SelectChoice("published", "Published (editors only)", {"disabled": True}),
             ]
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """Validate the fields; to publish, blocking problems must be fixed or overridden.
+
+        An editor overrides them with a reason, which the revision and the audit log keep.
+        """
+        from blog.checks import problems  # here, as blog.checks builds on this module
+
+        valid = super().validate(extra_validators)
+        blocking: list[Problem] = []
+        if self.checks and self.status.data == "published":
+            blocking = [problem for problem in problems(self) if problem.blocking]
+        if blocking and not (self.can_publish and self.override_reason.data):
+            # A field already marked by its own validation keeps just that message.
+            unmarked = {problem.field for problem in blocking if not self[problem.field].errors}
+            for problem in blocking:
+                if problem.field in unmarked:
+                    self[problem.field].errors.append(problem.message)
+            anyway = ", give a reason to publish anyway" if self.can_publish else ""
+            self.form_errors.append(
+                "Not published: fix the problems marked (see “Before publishing”)"
+                f"{anyway} or save it as a draft."
+            )
+            return False
+        if valid and not blocking:
+            self.override_reason.data = ""  # nothing was overridden: no reason to keep
+        return valid
 
     def publication_time(self) -> datetime | None:
         """The typed publication time, read in the newsroom's zone."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime, timedelta
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 import sqlalchemy as sa
 from flask_login import UserMixin
@@ -177,7 +177,7 @@ class Article(db.Model):
     # Set while the article is in the trash (always as a draft); None otherwise.
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
 
     author: Mapped[User] = relationship(back_populates="articles")
     section: Mapped[Section | None] = relationship()

@@ -16,11 +16,16 @@ from blog.models import Article, Revision, Section, SlugRedirect, Tag, User
 
 
 def save_article(
-    form: ArticleForm, author: User, article: Article | None = None, by: User | None = None
+    form: ArticleForm,
+    author: User,
+    article: Article | None = None,
+    by: User | None = None,
+    note: str = "",
 ) -> Article:
     """Copy the form into ``article`` (a new one when None), render it and keep a revision.
 
-    ``author`` writes a new article; ``by`` (default: the author) is who saves. The caller
+    ``author`` writes a new article; ``by`` (default: the author) is who saves; ``note`` says
+    why the revision is special (a restore), else it keeps the override reason. The caller
     commits.
     """
     by = by or author
@@ -58,15 +63,36 @@ def save_article(
         article.render()
         if was_public and old_slug != article.slug:
             _redirect(old_slug, article)
-    db.session.flush()
     reason = form.override_reason.data or ""
-    db.session.add(Revision(article=article, version=article.version, editor=by, fields=article.snapshot(), note=reason))
+    keep_revision(article, by, note=note or reason)
     _record_change(article, "create" if created else old_state, reason, by)
     return article
 
 
+def keep_revision(article: Article, by: User | None, note: str = "") -> Revision:
+    """Flush ``article`` (its version counts the save) and keep all its fields as a revision."""
+    db.session.flush()
+    revision = Revision(
+        article=article, version=article.version, editor=by, fields=article.snapshot(), note=note
+    )
+    db.session.add(revision)
+    return revision
+
+
+def unpublish_article(article: Article, by: User) -> None:
+    """Make a published or scheduled ``article`` a draft, with a revision and an audit entry.
+
+    The caller commits.
+    """
+    old_state = article.state
+    article.status = "draft"
+    article.updated_at = utcnow()
+    keep_revision(article, by, note="Unpublished")
+    _record_change(article, old_state, "", by)
+
+
 def _redirect(old_slug: str, article: Article) -> None:
-    """Keep the public address ``old_slug`` working for ``article``; its new slug stops redirecting."""
+    """Keep the public ``old_slug`` working for ``article``; its new slug stops redirecting."""
     db.session.execute(sa.delete(SlugRedirect).where(SlugRedirect.old_slug == article.slug))
     if db.session.scalar(sa.select(SlugRedirect).where(SlugRedirect.old_slug == old_slug)) is None:
         article.redirects.append(SlugRedirect(old_slug=old_slug))

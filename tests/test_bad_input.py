@@ -198,7 +198,7 @@ def test_malformed_value_brings_the_form_back_marked_and_changes_nothing(
 
 def test_nul_characters_are_dropped_from_typed_text(app, client, auth):
     auth.login("editor")
-    data = form_data(client, title="Head\x00line", slug="a\x00b", body="Bo\x00dy")
+    data = form_data(client, title="Head\x00line", slug="a\x00b", body="Bo\x00dy", status="draft")
     assert client.post("/editor/articles/new", data=data).status_code == 303
     with app.app_context():
         article = db.session.scalar(sa.select(Article).where(Article.slug == "ab"))
@@ -400,6 +400,10 @@ ROUTE_ARGUMENTS = {
     "name": STORED_IMAGE,
     "filename": "css/site.css",
     "article_id": 1,
+    "revision_id": 1,
+    "redirect_id": 1,
+    "user_id": 1,
+    "token": "x",
 }
 METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
 

@@ -27,7 +27,12 @@ def form_data(client, url: str = "/editor/articles/new", **fields) -> dict:
         "title": "Council approves budget",
         "summary": "A short dek.",
         "dateline": "Millbrook",
-        "body": "The council voted.\n\n## Vote\n\nDetails.\n\n## Next\n\nMore.",
+        "body": (
+            "The council voted.\n\n## Vote\n\nSeven members voted for the budget and two "
+            "against it, after a debate that ran late into the evening at the town hall on Main "
+            "Street.\n\n## Next\n\nThe mayor signs the budget this week, and the new rates for "
+            "water, parking and waste collection take effect on the first of next month."
+        ),
         "section": "Local",
         "tags": "council, budget, Council",
         "status": "published",
@@ -118,7 +123,7 @@ def test_malformed_slug_gets_a_suggestion(client, auth):
 def test_empty_slug_is_made_unique_from_the_title(app, client, auth, make_article):
     make_article("Council approves budget", slug="council-approves-budget")
     auth.login("editor")
-    client.post("/editor/articles/new", data=form_data(client))
+    client.post("/editor/articles/new", data=form_data(client, status="draft"))
     assert stored(app, slug="council-approves-budget-2") is not None
 
 
@@ -145,7 +150,7 @@ def test_future_publication_time_schedules_the_article(app, client, auth):
 def test_xss_in_the_body_is_cleaned_on_save(app, client, auth):
     auth.login("editor")
     body = "<img src=x onerror=alert(1)><script>alert(2)</script>[x](javascript:alert(3))"
-    client.post("/editor/articles/new", data=form_data(client, body=body))
+    client.post("/editor/articles/new", data=form_data(client, body=body, status="draft"))
     article = stored(app, slug="council-approves-budget")
     assert "onerror" not in article.body_html and "<script" not in article.body_html
     assert 'href="javascript' not in article.body_html
@@ -213,16 +218,20 @@ def test_unknown_article_is_404_in_the_editor(client, auth):
     assert client.get("/editor/articles/999/edit").status_code == 404
 
 
-def test_delete_asks_first_then_deletes(app, client, auth, make_article):
+def test_delete_asks_first_then_moves_to_the_trash(app, client, auth, make_article):
     article = make_article("Doomed")
     auth.login("editor")
     confirm = client.get(f"/editor/articles/{article.id}/delete")
-    assert confirm.status_code == 200 and "Delete “Doomed”?" in confirm.text
-    assert stored(app, id=article.id) is not None
+    assert confirm.status_code == 200 and "Move “Doomed” to the trash?" in confirm.text
+    assert "Readers will no longer see it." in confirm.text
+    assert stored(app, id=article.id).deleted_at is None
     token = csrf_token(client, f"/editor/articles/{article.id}/delete")
     response = client.post(f"/editor/articles/{article.id}/delete", data={"csrf_token": token})
-    assert response.status_code == 303
-    assert stored(app, id=article.id) is None
+    assert response.status_code == 303 and response.headers["Location"] == "/editor/"
+    trashed = stored(app, id=article.id)
+    assert trashed.deleted_at is not None and trashed.status == "draft"
+    assert client.get(f"/articles/{article.slug}").status_code == 200  # staff still see it
+    assert app.test_client().get(f"/articles/{article.slug}").status_code == 404
 
 
 def test_hero_upload_is_stored_under_a_generated_name(app, client, auth):
@@ -429,7 +438,7 @@ def test_save_clashing_with_a_simultaneous_one_comes_back_with_the_text(
     app, client, auth, monkeypatch
 ):
     auth.login("editor")
-    data = form_data(client, body="Text typed during a clash.")
+    data = form_data(client, body="Text typed during a clash.", status="draft")
     real_flush = db.session.flush
 
     def clash(*args, **kwargs):

@@ -125,7 +125,7 @@ def test_dashboard_filter_narrows_rows_as_you_type_and_keeps_the_url(
     rows = page.locator("#article-rows tr")
     expect(rows).to_have_count(3)
 
-    with page.expect_response(re.compile(r"/editor/rows\?q=harbour$")) as response:
+    with page.expect_response(re.compile(r"/editor/rows\?q=harbour&")) as response:
         page.get_by_label("Filter articles").press_sequentially("harbour")
     assert response.value.headers["hx-replace-url"] == "/editor/?q=harbour"
     expect(rows).to_have_count(2)

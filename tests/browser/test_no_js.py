@@ -85,7 +85,10 @@ def test_editor_creates_and_publishes_without_javascript(
     editor.get_by_label("Headline", exact=True).fill("Bridge closes for repairs")
     editor.get_by_label("Summary", exact=True).fill("Traffic goes round by the ring road.")
     editor.get_by_label("Body", exact=True).fill(
-        "The bridge shuts on Friday.\n\n## Detours\n\nMany."
+        "The bridge shuts on Friday for six weeks while crews replace the worn deck and the "
+        "railings on both sides.\n\n## Detours\n\nDrivers go round by the ring road, buses stop "
+        "at the market instead of the quay, and a ferry carries people on foot and on bicycles "
+        "across the river every twenty minutes."
     )
     editor.get_by_label("Status", exact=True).select_option("published")
     editor.get_by_role("button", name="Save").click()

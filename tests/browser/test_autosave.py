@@ -1,0 +1,139 @@
+"""Autosave in a real browser: a closed tab loses nothing, and readers see only saved text."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+import sqlalchemy as sa
+from playwright.sync_api import Page, expect
+
+from blog.extensions import db
+from blog.models import Article, Autosave, User
+from tests.browser.conftest import LiveServer
+from tests.browser.test_accessibility import assert_accessible
+
+# Long enough to pass the publish checks.
+SAVED_BODY = " ".join(["The harbour reopened on Monday, with ferries and fishing boats back."] * 6)
+TYPED_BODY = SAVED_BODY + " Repairs to the storm wall took a week."
+
+
+def copies(live_server: LiveServer) -> list[Autosave]:
+    """Every autosaved copy in the database."""
+    with live_server.app.app_context():
+        rows = list(db.session.scalars(sa.select(Autosave)))
+        db.session.expunge_all()
+        return rows
+
+
+def test_text_typed_before_a_closed_tab_is_offered_back(
+    new_page: Callable[..., Page],
+    sign_in: Callable[..., User],
+    make_article: Callable[..., Article],
+    live_server: LiveServer,
+) -> None:
+    """Typing keeps a copy after a pause; a new tab offers it back; readers see the old text."""
+    article = make_article("Harbour reopens", slug="harbour", body=SAVED_BODY)
+    page = new_page()
+    sign_in(page)
+    edit_url = f"/editor/articles/{article.id}/edit"
+    page.goto(edit_url)
+    expect(page.get_by_role("heading", name="Unsaved text")).to_have_count(0)
+
+    with page.expect_response("**/editor/autosave") as response:
+        page.get_by_label("Body", exact=True).fill(TYPED_BODY)
+    assert response.value.status == 200
+    expect(page.locator("#autosave-status")).to_contain_text(
+        re.compile(r"Draft copy kept at \d\d:\d\d")
+    )
+    page.close()  # the tab crashes or is closed before anyone saves
+
+    again = page.context.new_page()
+    again.goto(edit_url)
+    offer = again.get_by_role("region", name="Unsaved text")
+    expect(offer).to_contain_text("You have unsaved text from")
+    expect(again.get_by_label("Body", exact=True)).to_have_value(SAVED_BODY)
+
+    reader = new_page()
+    reader.goto("/articles/harbour")
+    expect(reader.locator(".article-body")).to_contain_text(SAVED_BODY)
+    expect(reader.locator(".article-body")).not_to_contain_text("storm wall")
+
+    offer.get_by_role("link", name="Restore it").click()
+    expect(again).to_have_url(re.compile(r"\?restore=autosave$"))
+    expect(again.get_by_label("Body", exact=True)).to_have_value(TYPED_BODY)
+    expect(again.get_by_role("status").filter(has_text="is back in the form")).to_be_visible()
+    reader.reload()
+    expect(reader.locator(".article-body")).not_to_contain_text("storm wall")
+
+    again.get_by_role("button", name="Save").click()
+    expect(again).to_have_url(re.compile(rf"{edit_url}$"))
+    reader.reload()
+    expect(reader.locator(".article-body")).to_contain_text("storm wall")
+    assert copies(live_server) == []
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_discarding_the_offer_removes_the_copy(
+    new_page: Callable[..., Page],
+    sign_in: Callable[..., User],
+    make_article: Callable[..., Article],
+    live_server: LiveServer,
+    scheme: str,
+) -> None:
+    """A new article's copy is offered on the new form only; Discard it leaves no copy."""
+    article = make_article("Harbour reopens", body=SAVED_BODY)
+    page = new_page(color_scheme=scheme)
+    sign_in(page)
+    page.goto("/editor/articles/new")
+    with page.expect_response("**/editor/autosave"):
+        page.get_by_label("Headline").fill("Ferry timetable changes")
+    expect(page.locator("#autosave-status")).to_contain_text("Draft copy kept")
+    assert_accessible(page)
+    page.goto(f"/editor/articles/{article.id}/edit")
+    expect(page.get_by_role("region", name="Unsaved text")).to_have_count(0)
+
+    page.goto("/editor/articles/new")
+    offer = page.get_by_role("region", name="Unsaved text")
+    expect(offer).to_be_visible()
+    assert_accessible(page)
+    offer.get_by_role("button", name="Discard it").click()
+    expect(page.get_by_text("The unsaved text is discarded.")).to_be_visible()
+    expect(page.get_by_role("region", name="Unsaved text")).to_have_count(0)
+    expect(page.get_by_label("Headline")).to_have_value("")
+    assert copies(live_server) == []
+
+
+def test_without_javascript_the_offer_works_and_the_form_saves(
+    page_without_js: Page,
+    sign_in: Callable[..., User],
+    make_article: Callable[..., Article],
+    live_server: LiveServer,
+) -> None:
+    """No autosave runs without scripts, but a kept copy is offered, restored and saved."""
+    page = page_without_js
+    editor = sign_in(page)
+    article = make_article("Harbour reopens", slug="harbour", body=SAVED_BODY)
+    with live_server.app.app_context():
+        fields = {"title": "Harbour reopens", "slug": "harbour", "body": TYPED_BODY}
+        fields |= {"status": "published", "published_at": ""}
+        db.session.add(
+            Autosave(user_id=editor.id, article_id=article.id, base_version=1, fields=fields)
+        )
+        db.session.commit()
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+
+    page.goto(f"/editor/articles/{article.id}/edit")
+    page.get_by_role("region", name="Unsaved text").get_by_role("link", name="Restore it").click()
+    body = page.get_by_label("Body", exact=True)
+    expect(body).to_have_value(TYPED_BODY)
+    body.fill(TYPED_BODY + " Ferries run again.")
+    page.get_by_role("button", name="Save").click()
+
+    expect(page.get_by_text("Saved “Harbour reopens”.")).to_be_visible()
+    assert not any(url.endswith("/editor/autosave") for url in requests)
+    assert copies(live_server) == []
+    page.goto("/articles/harbour")
+    expect(page.locator(".article-body")).to_contain_text("Ferries run again.")
