@@ -59,6 +59,7 @@ UNSAVED_FIELDS = {
     "hero_alt": "Alt text",
     "hero_caption": "Caption",
     "hero_credit": "Credit",
+    "note-text": "Correction or update",
 }
 
 
@@ -106,9 +107,13 @@ def _unauthorized() -> ResponseReturnValue:
         current = urlsplit(request.headers.get("HX-Current-URL", "")).path
         return session_notice("auth/_signed_out.html", next_url=safe_next(current))
     if request.method == "POST":
-        unsaved = {label: request.form.get(name, "") for name, label in UNSAVED_FIELDS.items()}
-        return _login_page(LoginForm(formdata=None), request.path, unsaved=unsaved, status=401)
+        return _login_page(LoginForm(formdata=None), request.path, unsaved=unsaved(), status=401)
     return hx_redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def unsaved() -> dict[str, str]:
+    """The text of the article form posted in this request, by label, to show back."""
+    return {label: request.form.get(name, "") for name, label in UNSAVED_FIELDS.items()}
 
 
 def safe_next(target: str | None) -> str:

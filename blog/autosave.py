@@ -15,6 +15,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
+from blog.access import editable_article
 from blog.auth import staff_required
 from blog.dates import local, short_date, utcnow
 from blog.extensions import csrf, db
@@ -146,12 +147,9 @@ def _article(raw_id: str) -> Article | None:
     if not raw_id:
         return None
     try:
-        article = db.get_or_404(Article, small_int(raw_id))
+        return editable_article(small_int(raw_id))
     except ValueError:
         abort(404)
-    if not current_user.can_edit(article):
-        abort(403)
-    return article
 
 
 def _of(user: User, article: Article | None) -> tuple[sa.ColumnElement[bool], ...]:

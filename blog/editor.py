@@ -16,7 +16,8 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from blog import audit, autosave
-from blog.auth import UNSAVED_FIELDS, admin_required, staff_required
+from blog.access import editable_article
+from blog.auth import admin_required, staff_required, unsaved
 from blog.dates import local, utcnow
 from blog.extensions import csrf, db
 from blog.forms import MAX_BODY_CHARS, ArticleForm
@@ -165,14 +166,6 @@ def rows() -> ResponseReturnValue:
     return fragment("editor/_rows.html", replace_url=full_page, oob=True, **_listing(filters))
 
 
-def _editable(article_id: int) -> Article:
-    """The article, if the signed-in user may change it; else 404 or 403."""
-    article = db.get_or_404(Article, article_id)
-    if not current_user.can_edit(article):
-        abort(403)
-    return article
-
-
 # The article form checks its own CSRF token, so that an expired one brings the form back
 # with everything typed instead of an error page.
 @bp.route("/articles/new", methods=["GET", "POST"])
@@ -190,7 +183,7 @@ def new() -> ResponseReturnValue:
 @csrf.exempt
 def edit(article_id: int) -> ResponseReturnValue:
     """Change an article."""
-    article = _editable(article_id)
+    article = editable_article(article_id)
     if article.deleted_at is not None:
         return _in_trash(article)
     filled = article if request.method == "GET" else None
@@ -240,8 +233,9 @@ def _conflict(form: ArticleForm, article: Article) -> ResponseReturnValue:
 
 
 def _form_page(form: ArticleForm, article: Article | None) -> ResponseReturnValue:
-    """The form page; after errors, with everything typed and the preview of it."""
-    preview = _preview_of(form) if form.errors or article is None else article
+    """The form page; after errors or a restored copy, with the text typed and its preview."""
+    typed = form.errors or article is None or form.body.data != article.body
+    preview = _preview_of(form) if typed else article
     sections = db.session.scalars(sa.select(Section.name).order_by(Section.name))
     context = {"form": form, "article": article, "preview": preview, "sections": sections}
     context["autosave"] = autosave.offer(article)
@@ -311,7 +305,7 @@ def unpublish(article_id: int) -> ResponseReturnValue:
 @bp.route("/articles/<id:article_id>/delete", methods=["GET", "POST"])
 def trash(article_id: int) -> ResponseReturnValue:
     """Ask for confirmation, then move the article to the trash, as a draft readers never see."""
-    article = _editable(article_id)
+    article = editable_article(article_id)
     if article.deleted_at is not None:
         return hx_redirect(url_for("editor.edit", article_id=article.id))
     if request.method == "GET":
@@ -329,7 +323,7 @@ def trash(article_id: int) -> ResponseReturnValue:
 @bp.post("/articles/<id:article_id>/restore")
 def restore(article_id: int) -> ResponseReturnValue:
     """Take the article out of the trash, still a draft, and open it in the form."""
-    article = _editable(article_id)
+    article = editable_article(article_id)
     if article.deleted_at is not None:
         with _change(f"Restored “{article.title}” from the trash. It is a draft."):
             article.deleted_at = None
@@ -359,5 +353,4 @@ def _in_trash(article: Article) -> ResponseReturnValue:
     """The form's address while the article is in the trash; a save is refused, its text shown."""
     if request.method == "GET":
         return render_template("editor/trashed.html", article=article, unsaved={})
-    unsaved = {label: request.form.get(name, "") for name, label in UNSAVED_FIELDS.items()}
-    return render_template("editor/trashed.html", article=article, unsaved=unsaved), 409
+    return render_template("editor/trashed.html", article=article, unsaved=unsaved()), 409

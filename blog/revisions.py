@@ -18,6 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import MultiDict
 
 from blog import audit, images
+from blog.access import editable_article
 from blog.auth import staff_required
 from blog.dates import local, long_date
 from blog.extensions import db
@@ -115,18 +116,10 @@ def _require_staff() -> None:
     """Every revision route needs a signed-in member of the newsroom."""
 
 
-def _editable(article_id: int) -> Article:
-    """The article, if the signed-in user may edit it (and so see and restore its history)."""
-    article = db.get_or_404(Article, article_id)
-    if not current_user.can_edit(article):
-        abort(403)
-    return article
-
-
 @bp.get("/articles/<id:article_id>/history")
 def history(article_id: int) -> ResponseReturnValue:
     """Every saved version, newest first; ``?a=`` and ``?b=`` (revision ids) pick two to compare."""
-    return _history_page(_editable(article_id))
+    return _history_page(editable_article(article_id))
 
 
 def _history_page(
@@ -167,7 +160,7 @@ def _chosen(name: str, by_id: dict[int, Revision], default: Revision | None) -> 
 @bp.post("/articles/<id:article_id>/revisions/<id:revision_id>/restore")
 def restore(article_id: int, revision_id: int) -> ResponseReturnValue:
     """Save the article again with a revision's content: a new version; status and time stay."""
-    article = _editable(article_id)
+    article = editable_article(article_id)
     revision = db.get_or_404(Revision, revision_id)
     if revision.article_id != article.id:
         abort(404)
