@@ -65,10 +65,8 @@ def import_records(records: Any, base: Path, default_author: User) -> list[Artic
         if not form.slug.data:
             form.slug.data = unique_slug(form.title.data, taken=slugs)
             slugs[form.slug.data] = -1
-        article = save_article(form, author)
-        if form.published_at.data is not None and article.published_at is not None:
-            # An archive's article dates from its publication, not from the import.
-            article.created_at = article.updated_at = article.published_at
+        # An archive's article dates from its publication, not from the import.
+        article = save_article(form, author, at=form.publication_time())
         articles.append(article)
     db.session.commit()
     return articles

@@ -21,12 +21,14 @@ def save_article(
     article: Article | None = None,
     by: User | None = None,
     note: str = "",
+    at: datetime | None = None,
 ) -> Article:
     """Copy the form into ``article`` (a new one when None), render it and keep a revision.
 
     ``author`` writes a new article; ``by`` (default: the author) is who saves; ``note`` says
-    why the revision is special (a restore), else it keeps the override reason. The caller
-    commits.
+    why the revision is special (a restore), else it keeps the override reason; ``at`` is when
+    the article was last changed, if not now (an imported one, at its publication). The
+    caller commits.
     """
     by = by or author
     # Nothing is flushed half-filled; the flush at the end lets the next save see this one.
@@ -57,7 +59,9 @@ def save_article(
         article.hero_alt = form.hero_alt.data or ""
         article.hero_caption = form.hero_caption.data or ""
         article.hero_credit = form.hero_credit.data or ""
-        article.updated_at = utcnow()
+        article.updated_at = at or utcnow()
+        if created:
+            article.created_at = article.updated_at
         if was_public and article.is_public:
             article.revised_at = article.updated_at
         article.render()
@@ -103,9 +107,11 @@ def _record_change(article: Article, old_state: str, reason: str, by: User) -> N
     new_state = article.state
     if old_state == "create":
         audit.record("create", article=article, actor=by)
-    if new_state == old_state:
-        return
     detail = f"Published despite the checks: {reason}" if reason else ""
+    if new_state == old_state:
+        if reason:  # a published article changed despite the checks
+            audit.record("publish", article=article, actor=by, detail=detail)
+        return
     if new_state in {"published", "scheduled"}:
         action = "publish" if new_state == "published" else "schedule"
         audit.record(action, article=article, actor=by, detail=detail)

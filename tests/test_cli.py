@@ -112,6 +112,9 @@ def test_import_articles_goes_through_the_form_pipeline(app, runner, make_user, 
         assert "Millbrook – February 24, 2025 – " in story.body_html
         assert (story.hero_width, story.hero_height) == (64, 48)
         assert [tag.name for tag in story.tags] == ["budget", "council"]
+        assert story.created_at == story.updated_at == story.published_at
+        assert [(r.version, r.fields["title"]) for r in story.revisions] == [(1, "Imported story")]
+        assert story.version == 1
         draft = db.session.scalar(sa.select(Article).filter_by(slug="minimal-draft"))
         assert draft.status == "draft" and draft.author.username == "boss"
 
