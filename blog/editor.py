@@ -327,6 +327,7 @@ def restore(article_id: int) -> ResponseReturnValue:
     if article.deleted_at is not None:
         with _change(f"Restored “{article.title}” from the trash. It is a draft."):
             article.deleted_at = None
+            keep_revision(article, current_user, note="Restored from the trash")
             audit.record("restore", article=article)
     return hx_redirect(url_for("editor.edit", article_id=article.id))
 

@@ -220,12 +220,10 @@ class Article(db.Model):
 
     @property
     def was_updated(self) -> bool:
-        """Whether it changed noticeably after readers could first see it."""
-        return (
-            self.published_at is not None
-            and self.revised_at is not None
-            and self.revised_at > self.published_at + UPDATE_GRACE
-        )
+        """Whether it changed noticeably after readers could first see it, or got a note."""
+        if self.published_at is None or self.revised_at is None:
+            return False
+        return self.revised_at > self.published_at + UPDATE_GRACE or bool(self.notes)
 
     def snapshot(self) -> dict[str, Any]:
         """Every field a person edits, as JSON-ready values: what a revision keeps."""

@@ -65,7 +65,11 @@ def save_article(
         if was_public and article.is_public:
             article.revised_at = article.updated_at
         article.render()
-        if was_public and old_slug != article.slug:
+        if (
+            not created
+            and old_slug != article.slug
+            and (was_public or _was_public(article, old_slug))
+        ):
             _redirect(old_slug, article)
     reason = form.override_reason.data or ""
     keep_revision(article, by, note=note or reason)
@@ -95,11 +99,30 @@ def unpublish_article(article: Article, by: User) -> None:
     _record_change(article, old_state, "", by)
 
 
+def _was_public(article: Article, slug: str) -> bool:
+    """Whether readers could once see ``article`` at ``slug`` (before an unpublish, say).
+
+    Each revision held from its save until the next one (the newest until now); it was
+    public if it was published at ``slug`` with a time reached while it held.
+    """
+    until = utcnow()
+    for revision in article.revisions:  # newest first
+        fields = revision.fields
+        published = fields["status"] == "published" and fields["published_at"]
+        if fields["slug"] == slug and published and datetime.fromisoformat(published) < until:
+            return True
+        until = revision.created_at
+    return False
+
+
 def _redirect(old_slug: str, article: Article) -> None:
-    """Keep the public ``old_slug`` working for ``article``; its new slug stops redirecting."""
+    """Keep the public ``old_slug`` leading to ``article``; its new slug stops redirecting."""
     db.session.execute(sa.delete(SlugRedirect).where(SlugRedirect.old_slug == article.slug))
-    if db.session.scalar(sa.select(SlugRedirect).where(SlugRedirect.old_slug == old_slug)) is None:
+    existing = db.session.scalar(sa.select(SlugRedirect).where(SlugRedirect.old_slug == old_slug))
+    if existing is None:
         article.redirects.append(SlugRedirect(old_slug=old_slug))
+    else:  # the address led to an earlier owner; readers now expect this article there
+        existing.article = article
 
 
 def _record_change(article: Article, old_state: str, reason: str, by: User) -> None:

@@ -207,3 +207,12 @@ def test_staff_banner_names_the_state(app, client, auth, make_article):
         assert "Not published." in banner and words in banner
         assert (f"/editor/articles/{article.id}/edit" in banner) is editable
         assert "article:published_time" not in page
+
+
+def test_a_note_right_after_publication_still_shows_updated(app, client, auth, make_article):
+    article = make_article("Fresh story", published_at=utcnow() - timedelta(minutes=1))
+    auth.login("editor")
+    assert add_note(client, article.id).status_code == 303
+    page = app.test_client().get(f"/articles/{article.slug}").text
+    byline = page[page.index('class="byline"') :].split("</p>")[0]
+    assert "Updated" in byline

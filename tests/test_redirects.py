@@ -189,3 +189,41 @@ def test_an_article_now_at_the_old_address_wins_once_readers_can_see_it(
     save(app, client, newcomer.id, status="published")
     response = reader.get("/articles/shared-name")
     assert response.status_code == 200 and "Newcomer" in response.text
+
+
+def test_an_address_public_before_an_unpublish_still_redirects(app, client, auth, make_article):
+    article = story(make_article, "was-live")
+    auth.login("editor")
+    save(app, client, article.id, title="Was live, revised")
+    token = csrf_token(client, "/editor/")
+    client.post(f"/editor/articles/{article.id}/unpublish", data={"csrf_token": token})
+    save(app, client, article.id, slug="renamed-while-down", status="draft")
+    save(app, client, article.id, status="published")
+    assert redirects(app) == {"was-live": article.id}
+    assert app.test_client().get("/articles/was-live").headers["Location"] == (
+        "/articles/renamed-while-down"
+    )
+
+
+def test_a_scheduled_address_renamed_before_its_time_makes_no_redirect(
+    app, client, auth, make_article
+):
+    later = story(make_article, "not-yet", published_at=utcnow() + timedelta(days=2))
+    auth.login("editor")
+    save(app, client, later.id, title="Not yet, revised")
+    save(app, client, later.id, slug="still-not-yet")
+    assert redirects(app) == {}
+
+
+def test_an_old_address_leads_to_the_last_public_article_that_had_it(
+    app, client, auth, make_article
+):
+    first = story(make_article, "shared-name")
+    auth.login("editor")
+    save(app, client, first.id, slug="first-moved")
+    second = story(make_article, "shared-name", title="Second")
+    save(app, client, second.id, slug="second-moved")
+    assert redirects(app) == {"shared-name": second.id}
+    assert app.test_client().get("/articles/shared-name").headers["Location"] == (
+        "/articles/second-moved"
+    )

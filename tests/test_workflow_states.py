@@ -313,6 +313,11 @@ def test_writer_trashes_and_restores_their_own_draft(app, client, auth, make_art
         "Restored “My draft” from the trash. It is a draft."
         in client.get(response.headers["Location"]).text
     )
+    assert revision_notes(app, article.id)[-1] == (
+        restored.version,
+        "draft",
+        "Restored from the trash",
+    )
     assert events(app) == [
         ("trash", "writer", "My draft", article.id, ""),
         ("restore", "writer", "My draft", article.id, ""),
