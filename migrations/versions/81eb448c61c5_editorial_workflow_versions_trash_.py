@@ -5,6 +5,8 @@ Revises: a81df6068566
 Create Date: 2026-11-29 23:53:52.105809
 
 """
+from datetime import UTC
+
 from alembic import op
 import sqlalchemy as sa
 
@@ -97,6 +99,66 @@ def upgrade():
         batch_op.add_column(sa.Column('deleted_at', sa.DateTime(timezone=True), nullable=True))
 
     # ### end Alembic commands ###
+    _first_revisions()
+
+
+FIELDS = (
+    "title", "slug", "summary", "dateline", "body", "featured", "status", "published_at",
+    "hero_image", "hero_width", "hero_height", "hero_alt", "hero_caption", "hero_credit",
+)
+
+
+def _first_revisions():
+    """Each article written before revisions existed starts its history as it is now."""
+    bind = op.get_bind()
+    times = {"published_at", "updated_at"}
+    articles = sa.table(
+        "articles",
+        *(sa.column(name) for name in ("id", "author_id", "section_id", *FIELDS) if name not in times),
+        *(sa.column(name, sa.DateTime()) for name in times),
+    )
+    sections = sa.table("sections", sa.column("id"), sa.column("name"))
+    tags = sa.table("tags", sa.column("id"), sa.column("name"))
+    article_tags = sa.table("article_tags", sa.column("article_id"), sa.column("tag_id"))
+    revisions = sa.table(
+        "revisions",
+        sa.column("article_id"),
+        sa.column("version"),
+        sa.column("editor_id"),
+        sa.column("created_at", sa.DateTime(timezone=True)),
+        sa.column("fields", sa.JSON),
+        sa.column("note"),
+    )
+    section_names = dict(bind.execute(sa.select(sections.c.id, sections.c.name)).all())
+    for article in bind.execute(sa.select(articles)).mappings():
+        tag_names = bind.execute(
+            sa.select(tags.c.name)
+            .join(article_tags, article_tags.c.tag_id == tags.c.id)
+            .where(article_tags.c.article_id == article["id"])
+            .order_by(sa.func.lower(tags.c.name))
+        ).scalars()
+        fields = {name: article[name] for name in FIELDS}
+        fields["featured"] = bool(fields["featured"])
+        fields["published_at"] = _iso(fields["published_at"])
+        fields["section"] = section_names.get(article["section_id"], "")
+        fields["tags"] = list(tag_names)
+        bind.execute(
+            revisions.insert().values(
+                article_id=article["id"],
+                version=1,
+                editor_id=article["author_id"],
+                created_at=article["updated_at"],
+                fields=fields,
+                note="",
+            )
+        )
+
+
+def _iso(moment):
+    """A stored time as Article.snapshot() writes it: ISO 8601 in UTC (SQLite keeps no zone)."""
+    if moment is None:
+        return None
+    return (moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)).isoformat()
 
 
 def downgrade():
