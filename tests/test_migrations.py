@@ -29,7 +29,8 @@ def test_articles_from_before_revisions_start_their_history_as_they_are(tmp_path
             "INSERT INTO users (id, username, display_name, password_hash, role, active,"
             " created_at, session_token) VALUES (1, 'ada', 'Ada', 'x', 'writer', 1, :t, 't')",
             "INSERT INTO sections (id, name, slug) VALUES (1, 'Local', 'local')",
-            "INSERT INTO tags (id, name, slug) VALUES (1, 'roads', 'roads'), (2, 'Budget', 'budget')",
+            "INSERT INTO tags (id, name, slug)"
+            " VALUES (1, 'roads', 'roads'), (2, 'Budget', 'budget')",
             "INSERT INTO articles (id, title, slug, summary, dateline, body, body_html, toc,"
             " author_id, section_id, featured, status, published_at, created_at, updated_at,"
             " hero_alt, hero_caption, hero_credit) VALUES (7, 'Old story', 'old-story', 'Dek',"
