@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
+import shutil
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -12,8 +14,10 @@ import flask_migrate
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from werkzeug import security
 
-from blog import create_app
+from blog import auth as auth_module
+from blog import create_app, models
 from blog.database import MIGRATIONS
 from blog.dates import utcnow
 from blog.extensions import db
@@ -22,19 +26,42 @@ from blog.models import Article, Section, Tag, User
 PASSWORD = "correct horse battery staple"
 
 
-@pytest.fixture
-def app(tmp_path: Path) -> Iterator[Flask]:
-    """An app on a new SQLite database made by the migrations, with CSRF on."""
-    app = create_app(
+@pytest.fixture(autouse=True)
+def quick_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hash with a thousand PBKDF2 rounds instead of scrypt: tests sign in thousands of times."""
+    quick = functools.partial(security.generate_password_hash, method="pbkdf2:sha256:1000")
+    for module in (models, auth_module):
+        monkeypatch.setattr(module, "generate_password_hash", quick)
+
+
+def _test_app(database: Path, media: Path) -> Flask:
+    """An app for tests on the SQLite file ``database``, with CSRF on."""
+    return create_app(
         {
             "TESTING": True,
             "SECRET_KEY": "test",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.db'}",
-            "MEDIA_DIR": str(tmp_path / "media"),
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
+            "MEDIA_DIR": str(media),
         }
     )
+
+
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty database made by the migrations, once per run, for each test to copy."""
+    folder = tmp_path_factory.mktemp("migrated")
+    app = _test_app(folder / "empty.db", folder / "media")
     with app.app_context():
         flask_migrate.upgrade(directory=str(MIGRATIONS))
+        db.engine.dispose()  # the last connection folds the write-ahead log into the file
+    return folder / "empty.db"
+
+
+@pytest.fixture
+def app(tmp_path: Path, migrated_database: Path) -> Iterator[Flask]:
+    """An app on a new database made by the migrations, with CSRF on."""
+    shutil.copyfile(migrated_database, tmp_path / "test.db")
+    app = _test_app(tmp_path / "test.db", tmp_path / "media")
     yield app
     with app.app_context():
         db.engine.dispose()
