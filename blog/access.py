@@ -1,4 +1,4 @@
-"""Finding an article the signed-in member may change, for every editor blueprint."""
+"""Whether the signed-in member may change an article, and why not, for every editor blueprint."""
 
 from __future__ import annotations
 
@@ -15,3 +15,18 @@ def editable_article(article_id: int) -> Article:
     if not current_user.can_edit(article):
         abort(403)
     return article
+
+
+def refusal(article: Article) -> str:
+    """Why the signed-in user may not change ``article`` now, in a sentence; nothing if they may."""
+    if not current_user.can_edit(article):
+        if article.author_id == current_user.id and article.status == "published":
+            done = "scheduled" if article.state == "scheduled" else "published"
+            return f"An editor {done} this article; only editors can change it now."
+        return (
+            "You can no longer edit this article: writers change only their own articles, "
+            "until they are published."
+        )
+    if article.deleted_at is not None:
+        return "The article was moved to the trash; it can be changed again once restored."
+    return ""

@@ -16,10 +16,11 @@ from flask_login import current_user
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from blog.access import refusal
 from blog.auth import staff_required
 from blog.extensions import db
 from blog.forms import MAX_BODY_CHARS, ArticleForm
-from blog.hx import fragment
+from blog.hx import fragment, is_htmx
 from blog.models import Article
 from blog.site import small_int
 
@@ -32,7 +33,7 @@ LONG_HEADLINE_CHARS = 110
 # Square brackets that are newsroom style, not placeholders.
 EDITORIAL_BRACKETS = frozenset({"sic", "...", "…"})
 # The plain-text fields a placeholder can hide in, besides the body.
-TEXT_FIELDS = ("title", "summary", "dateline", "hero_alt", "hero_caption", "hero_credit")
+CHECKED_TEXT_FIELDS = ("title", "summary", "dateline", "hero_alt", "hero_caption", "hero_credit")
 
 _BRACKETS = re.compile(r"\[([^\[\]]*)\]")
 _TK = re.compile(r"\b(?:TK)+\b")
@@ -162,7 +163,7 @@ def placeholders(text: str) -> list[str]:
 
 def _placeholder_problems(form: ArticleForm, body: _Body) -> Iterator[Problem]:
     """A problem for each field with placeholders left in it."""
-    texts = {name: [form[name].data or ""] for name in TEXT_FIELDS}
+    texts = {name: [form[name].data or ""] for name in CHECKED_TEXT_FIELDS}
     texts["body"] = body.text + body.alts
     for name, pieces in texts.items():
         found = [placeholder for piece in pieces for placeholder in placeholders(piece)]
@@ -312,7 +313,10 @@ def _require_staff() -> None:
 def checks() -> ResponseReturnValue:
     """The publish checks of what the article form holds now, for its "Before publishing" panel."""
     article = db.session.get(Article, request.form.get("article_id", type=small_int) or 0)
-    if article is not None and not current_user.can_edit(article):
-        abort(403)
+    if article is not None and (refused := refusal(article)):
+        if not is_htmx():
+            abort(403)
+        # htmx shows only a 2xx answer: say in the panel why it is no longer checked.
+        return fragment("checks/_checks.html", refused=refused)
     form = ArticleForm(meta={"csrf": False}, article=article, can_publish=current_user.can_publish)
     return fragment("checks/_checks.html", form=form, problems=problems(form))

@@ -16,14 +16,14 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from blog import audit, autosave
-from blog.access import editable_article
+from blog.access import editable_article, refusal
 from blog.auth import admin_required, staff_required, unsaved
+from blog.conflicts import note_conflict, outdated
 from blog.dates import local, utcnow
 from blog.extensions import csrf, db
 from blog.forms import MAX_BODY_CHARS, ArticleForm
 from blog.hx import fragment, hx_redirect
 from blog.models import STATES, Article, Section, User
-from blog.revisions import note_conflict, outdated
 from blog.saving import keep_revision, save_article, unique_slug, unpublish_article
 from blog.site import small_int
 
@@ -183,9 +183,9 @@ def new() -> ResponseReturnValue:
 @csrf.exempt
 def edit(article_id: int) -> ResponseReturnValue:
     """Change an article."""
-    article = editable_article(article_id)
-    if article.deleted_at is not None:
-        return _in_trash(article)
+    article = db.get_or_404(Article, article_id)
+    if refusal(article):
+        return _refused(article)
     filled = article if request.method == "GET" else None
     form = ArticleForm(obj=filled, article=article, can_publish=current_user.can_publish)
     if filled is not None:
@@ -204,7 +204,7 @@ def _save(form: ArticleForm, article: Article | None) -> ResponseReturnValue:
     if article is not None and outdated(form, article):
         return _conflict(form, article)
     try:
-        saved = save_article(form, current_user, article)
+        saved = save_article(form, current_user, article, by=current_user)
         autosave.clear(current_user, article)
         db.session.commit()
     except StaleDataError:
@@ -350,8 +350,26 @@ def purge(article_id: int) -> ResponseReturnValue:
     return hx_redirect(url_for("editor.dashboard", state="trash"))
 
 
-def _in_trash(article: Article) -> ResponseReturnValue:
-    """The form's address while the article is in the trash; a save is refused, its text shown."""
-    if request.method == "GET":
-        return render_template("editor/trashed.html", article=article, unsaved={})
-    return render_template("editor/trashed.html", article=article, unsaved=unsaved()), 409
+def _refused(article: Article) -> ResponseReturnValue:
+    """The form's address when the article may not be changed: why, and any text not saved.
+
+    A save's text is shown back, to copy; on opening, the user's autosaved copy is. The trash
+    stops everyone until a restore (a save gets 409); a right lost or never had, 403.
+    """
+    trashed = current_user.can_edit(article)  # so only the trash is in the way
+    if request.method == "POST":
+        kept, text = None, unsaved()
+    else:
+        kept = autosave.kept(article)
+        text = kept.text if kept else {}
+    page = render_template(
+        "editor/refused.html",
+        article=article,
+        reason=refusal(article),
+        trashed=trashed,
+        unsaved=text,
+        kept=kept,
+    )
+    if not trashed:
+        return page, 403
+    return page, 409 if request.method == "POST" else 200

@@ -25,12 +25,11 @@ def save_article(
 ) -> Article:
     """Copy the form into ``article`` (a new one when None), render it and keep a revision.
 
-    ``author`` writes a new article; ``by`` (default: the author) is who saves; ``note`` says
-    why the revision is special (a restore), else it keeps the override reason; ``at`` is when
-    the article was last changed, if not now (an imported one, at its publication). The
-    caller commits.
+    ``author`` writes a new article; ``by`` is who saves, None for the command line (the
+    revision then names the author); ``note`` says why the revision is special (a restore),
+    else it keeps the override reason; ``at`` is when the article was last changed, if not
+    now (an imported one, at its publication). The caller commits.
     """
-    by = by or author
     # Nothing is flushed half-filled; the flush at the end lets the next save see this one.
     with db.session.no_autoflush:
         created = article is None
@@ -72,7 +71,7 @@ def save_article(
         ):
             _redirect(old_slug, article)
     reason = form.override_reason.data or ""
-    keep_revision(article, by, note=note or reason)
+    keep_revision(article, by or author, note=note or reason)
     _record_change(article, "create" if created else old_state, reason, by)
     return article
 
@@ -125,7 +124,7 @@ def _redirect(old_slug: str, article: Article) -> None:
         existing.article = article
 
 
-def _record_change(article: Article, old_state: str, reason: str, by: User) -> None:
+def _record_change(article: Article, old_state: str, reason: str, by: User | None) -> None:
     """Audit a creation and every change of state: submitted, published, scheduled, unpublished."""
     new_state = article.state
     if old_state == "create":

@@ -1,21 +1,30 @@
-"""Autosave: private copies of the article form, offered back, restored, discarded, cleared."""
+"""Autosave: private copies of the article form, offered back, restored, discarded, cleared.
+
+Also what happens to text typed into an article that may no longer be changed: autosave says
+so in the status line, and a save is refused with the text shown back.
+"""
 
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 
+from blog.dates import utcnow
 from blog.extensions import db
 from blog.forms import MAX_BODY_CHARS
-from blog.models import Article, Autosave
+from blog.models import Article, Autosave, User
 from tests.conftest import csrf_token
 
 SAVED_BODY = "What readers see."
 TYPED_BODY = "What I typed before the crash."
+NO_LONGER = (
+    "You can no longer edit this article: writers change only their own articles, "
+    "until they are published."
+)
 
 
 def typed(article: Article | None = None, **changes: str) -> dict[str, str]:
@@ -72,6 +81,27 @@ def copies(app) -> list[Autosave]:
 def sign_out(client) -> None:
     token = csrf_token(client, "/editor/articles/new")
     assert client.post("/auth/logout", data={"csrf_token": token}).status_code == 303
+
+
+def plain_autosave(client, data: dict[str, str]):
+    """Post to the autosave URL as a plain request, not htmx."""
+    token = csrf_token(client, "/editor/articles/new")
+    return client.post("/editor/autosave", data=data, headers={"X-CSRFToken": token})
+
+
+def publish(app, article_id: int, minutes: int = -1) -> None:
+    """An editor publishes the article meanwhile, for ``minutes`` from now (scheduled if later)."""
+    with app.app_context():
+        article = db.session.get(Article, article_id)
+        article.status, article.published_at = "published", utcnow() + timedelta(minutes=minutes)
+        db.session.commit()
+
+
+def demote(app, user_id: int) -> None:
+    """An admin makes the user a writer meanwhile."""
+    with app.app_context():
+        db.session.get(User, user_id).role = "writer"
+        db.session.commit()
 
 
 def stored(app, article_id: int) -> Article:
@@ -135,17 +165,64 @@ def test_text_like_the_saved_article_keeps_no_copy(app, auth, autosave, draft):
     assert copies(app) == []
 
 
-def test_writer_cannot_autosave_someone_elses_article(app, auth, autosave, draft):
+def test_writer_cannot_autosave_someone_elses_article(app, client, auth, autosave, draft):
     article = draft()  # by "reporter"
     auth.login("writer")
-    assert autosave(typed(article, body=TYPED_BODY)).status_code == 403
+    response = autosave(typed(article, body=TYPED_BODY))
+    assert response.status_code == 200  # htmx swaps only a 2xx answer into the status line
+    assert f"No draft copy kept. {NO_LONGER} Copy your text before leaving." in response.text
+    assert plain_autosave(client, typed(article, body=TYPED_BODY)).status_code == 403
     assert copies(app) == []
 
 
-def test_writer_cannot_autosave_an_article_an_editor_published(app, auth, autosave, make_article):
+@pytest.mark.parametrize(("when", "done"), [(-1, "published"), (60, "scheduled")])
+def test_autosave_after_an_editor_published_says_so_and_keeps_nothing(
+    app, client, auth, autosave, draft, when, done
+):
     writer = auth.login("writer")
-    article = make_article("Out now", author_id=writer.id)
-    assert autosave(typed(article, body=TYPED_BODY)).status_code == 403
+    article = draft(author_id=writer.id)
+    autosave(typed(article, body="Typed before it went out"))
+    publish(app, article.id, minutes=when)
+
+    response = autosave(typed(article, body=TYPED_BODY))
+
+    assert response.status_code == 200 and "<html" not in response.text
+    assert (
+        f"No draft copy kept. An editor {done} this article; only editors can change it now. "
+        "Copy your text before leaving."
+    ) in response.text
+    assert 'class="autosave-status--bad"' in response.text
+    assert plain_autosave(client, typed(article, body=TYPED_BODY)).status_code == 403
+    [copy] = copies(app)
+    assert copy.fields["body"] == "Typed before it went out"
+
+
+def test_autosave_after_a_demotion_says_the_article_can_no_longer_be_edited(
+    app, auth, autosave, draft
+):
+    article = draft()  # by "reporter"
+    editor = auth.login("editor")
+    assert "Draft copy kept" in autosave(typed(article, body="First words")).text
+    demote(app, editor.id)
+    response = autosave(typed(article, body=TYPED_BODY))
+    assert response.status_code == 200
+    assert NO_LONGER in response.text
+    [copy] = copies(app)
+    assert copy.fields["body"] == "First words"
+
+
+def test_autosave_of_an_article_moved_to_the_trash_keeps_nothing(app, auth, autosave, draft):
+    article = draft()
+    auth.login("editor")
+    with app.app_context():
+        db.session.get(Article, article.id).deleted_at = utcnow()
+        db.session.commit()
+    response = autosave(typed(article, body=TYPED_BODY))
+    assert response.status_code == 200
+    assert (
+        "No draft copy kept. The article was moved to the trash; it can be changed again once "
+        "restored. Copy your text before leaving."
+    ) in response.text
     assert copies(app) == []
 
 
@@ -326,19 +403,24 @@ def test_a_successful_save_clears_the_copy_and_a_failed_one_keeps_it(
 
 def test_new_article_copy_is_offered_restored_and_cleared_on_save(app, client, auth, autosave):
     auth.login("writer")
-    assert "You have unsaved text" not in client.get("/editor/articles/new").text
-    autosave(typed(title="Storm warning", body="Wind"))
-    autosave(typed(title="Storm warning", body=TYPED_BODY))
+    page = client.get("/editor/articles/new").text
+    assert "You have unsaved text" not in page
+    key = draft_key(page)
+    autosave(typed(title="Storm warning", body="Wind", draft_key=key))
+    autosave(typed(title="Storm warning", body=TYPED_BODY, draft_key=key))
     [copy] = copies(app)
     assert copy.article_id is None and copy.base_version is None
     assert "featured" not in copy.fields  # writers do not feature
 
     page = client.get("/editor/articles/new").text
-    assert 'href="/editor/articles/new?restore=autosave">Restore it</a>' in page
-    restored = client.get("/editor/articles/new?restore=autosave").text
+    assert "You have unsaved text from <time" in page and "“Storm warning”" in page
+    restore = f"/editor/articles/new?restore=autosave&amp;key={key}"
+    assert f'href="{restore}">Restore it</a>' in page
+    restored = client.get(restore.replace("&amp;", "&")).text
     assert 'value="Storm warning"' in restored and TYPED_BODY in restored
+    assert draft_key(restored) == key
 
-    form = typed(title="Storm warning", body=TYPED_BODY)
+    form = typed(title="Storm warning", body=TYPED_BODY, draft_key=key)
     form["csrf_token"] = csrf_token(client, "/editor/articles/new")
     assert client.post("/editor/articles/new", data=form).status_code == 303
     assert copies(app) == []
@@ -379,3 +461,192 @@ def test_form_has_the_autosave_status_line_without_the_file_or_token(client, aut
     assert 'aria-live="polite"' in status and 'hx-post="/editor/autosave"' in status
     assert 'hx-params="not hero_image,csrf_token"' in status
     assert f"hx-vals='{{\"article_id\": {article.id}}}'" in status
+
+
+def test_status_line_shows_saving_while_a_copy_is_sent_and_a_failure_message(client, auth):
+    auth.login("editor")
+    page = client.get("/editor/articles/new").text
+    status = re.search(r'<p id="autosave-status".*?</p>', page, re.S).group(0)
+    # htmx gives the line the class htmx-request while a copy is on its way (the CSS shows
+    # "Saving…" then); the answer replaces only the text, and the page's script puts the
+    # failure message in its place when the request fails.
+    assert 'hx-target="find .autosave-status__text"' in status
+    assert '<span class="autosave-status__saving" aria-hidden="true">Saving…</span>' in status
+    assert '<span class="autosave-status__text"></span>' in status
+    assert "No draft copy kept: the site could not be reached." in status
+    assert '<script src="/static/js/autosave.js" defer></script>' in page
+
+
+# --- new articles: every form keeps its own copy --------------------------------------------
+
+
+def draft_key(page: str) -> str:
+    """The draft key the new-article form carries (the offer's forms carry their copies')."""
+    form = page[page.index('<form class="article-form"') :]
+    return re.search(r'<input type="hidden" name="draft_key" value="([^"]*)">', form).group(1)
+
+
+def new_form_key(client, url: str = "/editor/articles/new") -> str:
+    return draft_key(client.get(url).text)
+
+
+def test_each_new_form_gets_its_own_draft_key_kept_through_errors(client, auth, draft):
+    auth.login("writer")
+    first, second = new_form_key(client), new_form_key(client)
+    assert first != second and re.fullmatch(r"[\w-]{20,}", first)
+    form = typed(title="", body=TYPED_BODY, draft_key=first)
+    form["csrf_token"] = csrf_token(client, "/editor/articles/new")
+    refused = client.post("/editor/articles/new", data=form)
+    assert refused.status_code == 422 and draft_key(refused.text) == first
+    article = draft()
+    assert 'name="draft_key"' not in client.get(f"/editor/articles/{article.id}/edit").text
+
+
+def test_two_new_article_tabs_keep_two_copies_and_saving_one_keeps_the_other(
+    app, client, auth, autosave
+):
+    auth.login("writer")
+    storm, ferry = new_form_key(client), new_form_key(client)
+    autosave(typed(title="Storm warning", body="Wind", draft_key=storm))
+    autosave(typed(title="Ferry strike", body="Boats", draft_key=ferry))
+    autosave(typed(title="Storm warning", body=TYPED_BODY, draft_key=storm))
+    kept = {copy.fields["draft_key"]: copy.fields["body"] for copy in copies(app)}
+    assert kept == {storm: TYPED_BODY, ferry: "Boats"}
+
+    form = typed(title="Storm warning", body=TYPED_BODY, draft_key=storm)
+    form["csrf_token"] = csrf_token(client, "/editor/articles/new")
+    assert client.post("/editor/articles/new", data=form).status_code == 303
+    [left] = copies(app)
+    assert left.fields["draft_key"] == ferry and left.fields["title"] == "Ferry strike"
+
+
+def test_new_form_offers_each_unsaved_new_article_newest_first(app, client, auth, autosave):
+    auth.login("writer")
+    storm, ferry = new_form_key(client), new_form_key(client)
+    autosave(typed(title="Storm warning", body="Wind", draft_key=storm))
+    autosave(typed(title="", body="Ferries stop at noon. " * 10, draft_key=ferry))
+
+    page = client.get("/editor/articles/new").text
+    assert "You have unsaved text from 2 new articles, newest first" in page
+    untitled = "No headline yet (“Ferries stop at noon. Ferries stop at noon. Ferries stop at…”)"
+    assert page.index(untitled) < page.index("“Storm warning”")
+    restore_storm = f"/editor/articles/new?restore=autosave&amp;key={storm}"
+    assert f'href="{restore_storm}"' in page
+    assert f'href="/editor/articles/new?restore=autosave&amp;key={ferry}"' in page
+    assert page.count('action="/editor/autosave/discard"') == 2
+
+    restored = client.get(restore_storm.replace("&amp;", "&")).text
+    assert 'value="Storm warning"' in restored and draft_key(restored) == storm
+    assert "is back in the form" in restored
+    assert "You have unsaved text from <time" in restored  # the other one, still offered
+    assert f"key={storm}" not in restored and f"key={ferry}" in restored
+
+
+def test_discarding_one_new_articles_copy_keeps_the_others(app, client, auth, autosave):
+    auth.login("editor")
+    storm, ferry = new_form_key(client), new_form_key(client)
+    autosave(typed(title="Storm warning", body="Wind", draft_key=storm))
+    autosave(typed(title="Ferry strike", body="Boats", draft_key=ferry))
+    page = client.get("/editor/articles/new").text
+    assert f'name="draft_key" value="{storm}"' in page
+    token = csrf_token(client, "/editor/articles/new")
+    data = {"csrf_token": token, "article_id": "", "draft_key": storm}
+    response = client.post("/editor/autosave/discard", data=data)
+    assert response.headers["Location"] == "/editor/articles/new"
+    [left] = copies(app)
+    assert left.fields["draft_key"] == ferry
+
+
+def test_a_copy_kept_before_forms_had_keys_is_offered_restored_and_cleared(
+    app, client, auth, autosave
+):
+    user = auth.login("writer")
+    with app.app_context():
+        fields = typed(title="Old copy", body=TYPED_BODY)
+        del fields["article_id"], fields["version"]
+        db.session.add(Autosave(user_id=user.id, article_id=None, fields=fields))
+        db.session.commit()
+    page = client.get("/editor/articles/new").text
+    assert 'href="/editor/articles/new?restore=autosave">Restore it</a>' in page
+
+    restored = client.get("/editor/articles/new?restore=autosave").text
+    assert 'value="Old copy"' in restored and draft_key(restored) == ""
+    autosave(typed(title="Old copy", body=TYPED_BODY + " More.", draft_key=""))
+    [copy] = copies(app)
+    assert copy.fields["body"] == TYPED_BODY + " More."
+    form = typed(title="Old copy", body=TYPED_BODY, draft_key="")
+    form["csrf_token"] = csrf_token(client, "/editor/articles/new")
+    assert client.post("/editor/articles/new", data=form).status_code == 303
+    assert copies(app) == []
+
+
+@pytest.mark.parametrize("key", ["<script>", "x" * 65, "a b"])
+def test_a_malformed_draft_key_is_replaced_by_a_fresh_one(client, auth, key):
+    auth.login("writer")
+    page = client.get("/editor/articles/new", query_string={"restore": "autosave", "key": key})
+    assert page.status_code == 200
+    assert "There is no unsaved text to restore" in page.text
+    assert re.fullmatch(r"[\w-]{20,}", draft_key(page.text))
+
+
+# --- an article that may no longer be changed: what was typed is shown back -----------------
+
+
+def test_a_save_after_an_editor_published_shows_the_text_typed(app, client, auth, draft):
+    writer = auth.login("writer")
+    article = draft(author_id=writer.id)
+    url = f"/editor/articles/{article.id}/edit"
+    form = typed(article, title="A better headline", body=TYPED_BODY)
+    form["csrf_token"] = csrf_token(client, url)
+    publish(app, article.id)
+
+    response = client.post(url, data=form)
+
+    assert response.status_code == 403
+    page = response.text
+    assert "<h1>You cannot edit “The saved headline”</h1>" in page
+    assert (
+        "Your changes were not saved. An editor published this article; only editors can "
+        "change it now. Your text is here, to copy:"
+    ) in page
+    assert TYPED_BODY in page and "A better headline" in page
+    assert 'href="/articles/saved"' in page
+    assert 'name="body"' not in page and "/restore" not in page
+    assert stored(app, article.id).body == SAVED_BODY
+
+
+def test_a_save_after_a_demotion_shows_the_text_typed(app, client, auth, draft):
+    article = draft()  # by "reporter"
+    editor = auth.login("editor")
+    url = f"/editor/articles/{article.id}/edit"
+    form = typed(article, body=TYPED_BODY) | {"csrf_token": csrf_token(client, url)}
+    demote(app, editor.id)
+    response = client.post(url, data=form)
+    assert response.status_code == 403
+    assert f"Your changes were not saved. {NO_LONGER}" in response.text
+    assert TYPED_BODY in response.text
+    assert stored(app, article.id).body == SAVED_BODY
+
+
+def test_opening_a_published_article_says_who_can_change_it(client, auth, draft):
+    writer = auth.login("writer")
+    article = draft(author_id=writer.id, status="published", published_at=utcnow())
+    response = client.get(f"/editor/articles/{article.id}/edit")
+    assert response.status_code == 403
+    page = response.text
+    assert "<h1>You cannot edit “The saved headline”</h1>" in page
+    assert "An editor published this article; only editors can change it now." in page
+    assert 'href="/articles/saved"' in page and 'href="/editor/"' in page
+    assert "Your changes were not saved" not in page and "<textarea" not in page
+
+
+def test_opening_it_shows_a_copy_kept_before_it_was_published(app, client, auth, autosave, draft):
+    writer = auth.login("writer")
+    article = draft(author_id=writer.id)
+    autosave(typed(article, body=TYPED_BODY))
+    publish(app, article.id)
+    response = client.get(f"/editor/articles/{article.id}/edit")
+    assert response.status_code == 403
+    assert "Your unsaved text from <time" in response.text
+    assert "was not saved. An editor published this article" in response.text
+    assert TYPED_BODY in response.text

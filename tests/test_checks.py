@@ -313,7 +313,15 @@ def test_writer_cannot_check_someone_elses_article(client, hx, auth, make_articl
     article = make_article("Not yours", status="draft")
     auth.login("writer", username="other")
     response = post_checks(client, hx, article_id=str(article.id))
-    assert response.status_code == 403
+    assert (
+        response.status_code == 200 and "Not checked any more: You can no longer" in response.text
+    )
+    assert "Placeholder" not in response.text and "ready to publish" not in response.text
+    token = csrf_token(client, "/editor/")
+    plain = client.post(
+        "/editor/checks", data={**GOOD, "article_id": article.id}, headers={"X-CSRFToken": token}
+    )
+    assert plain.status_code == 403
 
 
 def test_edit_page_shows_the_checks_without_javascript(client, auth, make_article):

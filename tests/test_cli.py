@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from PIL import Image
 
 from blog.extensions import db
-from blog.models import Article, User
+from blog.models import Article, AuditEvent, User
 from tests.conftest import PASSWORD
 
 
@@ -115,6 +115,8 @@ def test_import_articles_goes_through_the_form_pipeline(app, runner, make_user, 
         assert story.created_at == story.updated_at == story.published_at
         assert [(r.version, r.fields["title"]) for r in story.revisions] == [(1, "Imported story")]
         assert story.version == 1
+        events = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.article_id == story.id))
+        assert [(e.action, e.actor_id) for e in events] == [("create", None), ("publish", None)]
         draft = db.session.scalar(sa.select(Article).filter_by(slug="minimal-draft"))
         assert draft.status == "draft" and draft.author.username == "boss"
 

@@ -479,6 +479,7 @@ NOTHING_TO_DO = Outcome(303)  # redirected back, nothing to change in this state
 FORBIDDEN = Outcome(403)
 # An autosave refused: the status line says why with a 200, as htmx swaps only a 2xx answer.
 NOT_KEPT = Outcome(200, text="No draft copy kept.")
+NOT_CHECKED = Outcome(200, text="Not checked any more:")  # the same for the publish checks
 REFUSED = Outcome(422)  # the form back, saying why
 CONFLICT = Outcome(409)  # not possible in this state
 LINK_ENDED = Outcome(410)  # a set-password link that no longer works
@@ -750,9 +751,9 @@ MATRIX: list[tuple[str, str, str, Outcome]] = [
     (ANON, "checks", "draft", SIGNED_OUT),
     (OWN, "checks", "draft", PAGE),
     (OWN, "checks", "review", PAGE),
-    (OWN, "checks", "published", FORBIDDEN),
-    (OTHER, "checks", "draft", FORBIDDEN),
-    (OTHER, "checks", "published", FORBIDDEN),
+    (OWN, "checks", "published", NOT_CHECKED),
+    (OTHER, "checks", "draft", NOT_CHECKED),
+    (OTHER, "checks", "published", NOT_CHECKED),
     (EDITOR, "checks", "published", PAGE),
     (ADMIN, "checks", "draft", PAGE),
     (DEACTIVATED, "checks", "draft", SIGNED_OUT),

@@ -14,7 +14,7 @@ from PIL import Image
 
 from blog.extensions import db
 from blog.models import Article, AuditEvent, Revision, SlugRedirect
-from tests.conftest import csrf_token
+from tests.conftest import PASSWORD, csrf_token
 
 
 def form_fields(page: str) -> dict[str, str]:
@@ -325,7 +325,117 @@ def test_restore_that_would_break_a_rule_explains_why_and_changes_nothing(
     assert response.status_code == 422
     assert "The version was not restored" in response.text
     assert "Slug: Another article already uses this slug." in response.text
+    assert 'name="override_reason"' not in response.text  # no check to override
     assert stored(app, article_id).slug == "moved-on"
+    assert len(revisions_of(app, article_id)) == 2
+
+
+def restore_form(page: str, revision_id: int):
+    """The form on the history page that restores the revision ``revision_id``."""
+    tree = html5lib.parse(page, namespaceHTMLElements=False)
+    action = f"/revisions/{revision_id}/restore"
+    return next(f for f in tree.iter("form") if f.get("action", "").endswith(action))
+
+
+def test_restoring_a_version_that_fails_the_publish_checks_offers_editors_an_override(
+    app, client, auth
+):
+    auth.login("editor")
+    article_id = create(client, body="Bridge closed.", override_reason="Breaking news")
+    edit(client, article_id, body=BODY)
+    edit(client, article_id, title="Bridge reopens")
+    first = revisions_of(app, article_id)[0]
+    assert first.note == "Breaking news"
+    restore = f"/editor/articles/{article_id}/revisions/{first.id}/restore"
+    token = csrf_token(client, f"/editor/articles/{article_id}/history")
+
+    response = client.post(restore, data={"csrf_token": token})
+    assert response.status_code == 422
+    assert "Body: The body has 2 words" in response.text
+    assert "does not pass the publish checks" in response.text
+    assert "fix the problems marked" not in response.text  # the article form's advice
+    # The page compares the refused version with the latest; the reason goes with its button.
+    assert "From version 1 to version 3" in response.text
+    field = restore_form(response.text, first.id).find(".//input[@name='override_reason']")
+    assert field is not None and field.get("maxlength") == "300"
+    assert stored(app, article_id).body == BODY
+    assert len(revisions_of(app, article_id)) == 3
+
+    reason = "The short version was right: the bridge story is still developing."
+    response = client.post(restore, data={"csrf_token": token, "override_reason": reason})
+    assert response.status_code == 303
+    article = stored(app, article_id)
+    assert (article.body, article.title, article.status) == (
+        "Bridge closed.",
+        "Council approves budget",
+        "published",
+    )
+    newest = revisions_of(app, article_id)[-1]
+    assert newest.note == f"Restored revision 1; published despite the checks: {reason}"
+    with app.app_context():
+        details = db.session.scalars(sa.select(AuditEvent.detail).order_by(AuditEvent.id)).all()
+    assert details[-2:] == [f"Published despite the checks: {reason}", newest.note]
+
+
+def test_a_reason_to_restore_anyway_is_kept_in_its_field_when_too_long(app, client, auth):
+    auth.login("editor")
+    article_id = create(client, body="Bridge closed.", override_reason="Breaking news")
+    edit(client, article_id, body=BODY)
+    first = revisions_of(app, article_id)[0]
+    token = csrf_token(client, f"/editor/articles/{article_id}/history")
+    reason = "Still developing. " * 20
+    response = client.post(
+        f"/editor/articles/{article_id}/revisions/{first.id}/restore",
+        data={"csrf_token": token, "override_reason": reason},
+    )
+    assert response.status_code == 422
+    field = restore_form(response.text, first.id).find(".//input[@name='override_reason']")
+    assert field.get("value") == reason.strip() and field.get("aria-invalid") == "true"
+    assert "Reason to publish anyway: Field cannot be longer than 300 characters." in response.text
+    assert stored(app, article_id).body == BODY
+
+
+def test_a_version_that_fails_the_checks_is_restored_into_a_draft_without_a_reason(
+    app, client, auth
+):
+    auth.login("writer")
+    article_id = create(client, status="draft", body="Bridge closed.")
+    edit(client, article_id, body=BODY)
+    first = revisions_of(app, article_id)[0]
+    page = client.get(f"/editor/articles/{article_id}/history").text
+    assert 'name="override_reason"' not in page
+    token = csrf_token(client, f"/editor/articles/{article_id}/history")
+    response = client.post(
+        f"/editor/articles/{article_id}/revisions/{first.id}/restore",
+        data={"csrf_token": token, "override_reason": "Not needed"},
+    )
+    assert response.status_code == 303
+    assert stored(app, article_id).body == "Bridge closed."
+    assert revisions_of(app, article_id)[-1].note == "Restored revision 1"
+
+
+def test_writers_cannot_restore_into_their_published_article_even_with_a_reason(
+    app, client, auth, make_user
+):
+    writer = make_user("wendy", role="writer")
+    auth.login("editor")
+    article_id = create(client, body="Bridge closed.", override_reason="Breaking news")
+    edit(client, article_id, body=BODY)
+    first = revisions_of(app, article_id)[0]
+    with app.app_context():
+        db.session.get(Article, article_id).author_id = writer.id
+        db.session.commit()
+    wendy = app.test_client()
+    token = csrf_token(wendy, "/auth/login")
+    login = {"username": "wendy", "password": PASSWORD, "csrf_token": token}
+    assert wendy.post("/auth/login", data=login).status_code == 303
+    assert wendy.get(f"/editor/articles/{article_id}/history").status_code == 403
+    response = wendy.post(
+        f"/editor/articles/{article_id}/revisions/{first.id}/restore",
+        data={"csrf_token": csrf_token(wendy, "/editor/articles/new"), "override_reason": "Why"},
+    )
+    assert response.status_code == 403
+    assert stored(app, article_id).body == BODY
     assert len(revisions_of(app, article_id)) == 2
 
 

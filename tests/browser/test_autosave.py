@@ -7,8 +7,9 @@ from collections.abc import Callable
 
 import pytest
 import sqlalchemy as sa
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, ConsoleMessage, Page, Route, expect
 
+from blog.dates import utcnow
 from blog.extensions import db
 from blog.models import Article, Autosave, User
 from tests.browser.conftest import LiveServer
@@ -137,3 +138,130 @@ def test_without_javascript_the_offer_works_and_the_form_saves(
     assert copies(live_server) == []
     page.goto("/articles/harbour")
     expect(page.locator(".article-body")).to_contain_text("Ferries run again.")
+
+
+def test_text_typed_after_an_editor_published_stays_on_screen(
+    new_page: Callable[..., Page],
+    sign_in: Callable[..., User],
+    make_article: Callable[..., Article],
+    live_server: LiveServer,
+) -> None:
+    """The status line says no copy is kept any more; Save shows every word typed, to copy."""
+    page = new_page()
+    writer = sign_in(page, role="writer")
+    article = make_article(
+        "Harbour reopens",
+        slug="harbour",
+        body=SAVED_BODY,
+        author_id=writer.id,
+        status="draft",
+        published_at=None,
+    )
+    page.goto(f"/editor/articles/{article.id}/edit")
+    status = page.locator("#autosave-status")
+    body = page.get_by_label("Body", exact=True)
+    with page.expect_response("**/editor/autosave"):
+        body.fill(TYPED_BODY)
+    expect(status).to_contain_text("Draft copy kept")
+
+    with live_server.app.app_context():  # an editor publishes it meanwhile
+        published = db.session.get(Article, article.id)
+        published.status, published.published_at = "published", utcnow()
+        db.session.commit()
+    typed = TYPED_BODY + " The last ferry leaves at ten."
+    with page.expect_response("**/editor/autosave") as response:
+        body.fill(typed)
+    assert response.value.status == 200
+    expect(status).to_contain_text(
+        "No draft copy kept. An editor published this article; only editors can change it now."
+    )
+    expect(page.locator("#checks")).to_contain_text("Not checked any more")
+
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", name="You cannot edit “Harbour reopens”")).to_be_visible()
+    expect(page.get_by_role("alert").filter(has_text="Your changes were not saved")).to_be_visible()
+    expect(page.get_by_label("Body", exact=True)).to_have_value(typed)
+    assert_accessible(page)
+    page.get_by_role("link", name="Read the article").click()
+    expect(page.locator(".article-body")).to_contain_text(SAVED_BODY)
+    expect(page.locator(".article-body")).not_to_contain_text("last ferry")
+
+
+def test_status_line_says_saving_and_when_a_copy_could_not_be_sent(
+    browser: Browser,
+    sign_in: Callable[..., User],
+    make_article: Callable[..., Article],
+    live_server: LiveServer,
+) -> None:
+    """While a copy is on its way the line says "Saving…"; a failed try says none was kept."""
+    # A failed request logs console errors on purpose, so this page is not one of new_page's:
+    # it checks its own errors below.
+    context = browser.new_context(base_url=live_server.url)
+    errors: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            errors.append(message.text)
+
+    context.on("console", on_console)
+    context.on("weberror", lambda error: errors.append(f"page error: {error.error}"))
+    held: list[Route] = []
+    try:
+        page = context.new_page()
+        sign_in(page)
+        article = make_article("Harbour reopens", body=SAVED_BODY)
+        page.goto(f"/editor/articles/{article.id}/edit")
+        status = page.locator("#autosave-status")
+        body = page.get_by_label("Body", exact=True)
+        with page.expect_response("**/editor/autosave"):
+            body.fill(TYPED_BODY)
+        expect(status).to_have_text(re.compile(r"^Draft copy kept at"), use_inner_text=True)
+
+        page.route("**/editor/autosave", lambda route: held.append(route))
+        body.fill(TYPED_BODY + " Ferries run again.")
+        expect(status).to_have_text("Saving…", use_inner_text=True)
+        for _ in range(100):  # the request is held once the route has it
+            if held:
+                break
+            page.wait_for_timeout(50)
+        held[0].abort()  # the connection drops
+        expect(status).to_have_text(
+            re.compile(r"^No draft copy kept: the site could not be reached\."),
+            use_inner_text=True,
+        )
+
+        page.unroute("**/editor/autosave")
+        with page.expect_response("**/editor/autosave"):
+            body.fill(TYPED_BODY + " Ferries run again, every hour.")
+        expect(status).to_have_text(re.compile(r"^Draft copy kept at"), use_inner_text=True)
+    finally:
+        context.close()
+    # The dropped request, as the browser and htmx log it; nothing else.
+    expected = ("Failed to load resource: net::ERR_FAILED", "htmx:afterRequest", "htmx:sendError")
+    assert [text for text in errors if not text.startswith(expected)] == []
+
+
+def test_two_new_article_tabs_keep_their_own_copies(
+    new_page: Callable[..., Page], sign_in: Callable[..., User]
+) -> None:
+    """Saving one new article leaves the other tab's copy, which the new form then offers."""
+    page = new_page()
+    sign_in(page)
+    other = page.context.new_page()
+    for tab, headline in ((page, "Ferry timetable changes"), (other, "Storm wall repaired")):
+        tab.goto("/editor/articles/new")
+        with tab.expect_response("**/editor/autosave"):
+            tab.get_by_label("Headline").fill(headline)
+        expect(tab.locator("#autosave-status")).to_contain_text("Draft copy kept")
+    other.get_by_role("button", name="Save").click()
+    expect(other.get_by_text("Saved “Storm wall repaired”.")).to_be_visible()
+    page.close()  # the first tab is lost before anyone saves it
+
+    other.goto("/editor/articles/new")
+    offer = other.get_by_role("region", name="Unsaved text")
+    expect(offer).to_contain_text("You have unsaved text from")
+    expect(offer).to_contain_text("“Ferry timetable changes”")
+    expect(offer).not_to_contain_text("Storm wall")
+    assert_accessible(other)
+    offer.get_by_role("link", name="Restore it").click()
+    expect(other.get_by_label("Headline")).to_have_value("Ferry timetable changes")
