@@ -8,6 +8,11 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
+from blog.dates import utcnow
+from blog.extensions import db
+from blog.models import ArticleNote, SlugRedirect
+from tests.conftest import body_for
+
 WCAG_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
 
 axe = Axe()
@@ -57,4 +62,38 @@ def test_newsroom_pages_pass_axe(scheme_page: Page, sign_in, make_article) -> No
     expect(scheme_page.locator("#preview h2")).to_have_count(1)
     scheme_page.get_by_role("button", name="Save").click()
     expect(scheme_page.locator("#form-errors")).to_be_visible()
+    assert_accessible(scheme_page)
+
+
+def test_workflow_pages_pass_axe(scheme_page: Page, sign_in, make_article, app) -> None:
+    article = make_article(
+        "Bridge reopens",
+        summary="Traffic returns.",
+        dateline="Millbrook",
+        body=body_for("Bridge reopens"),
+    )
+    make_article("Old draft", status="draft", published_at=None, deleted_at=utcnow())
+    with app.app_context():
+        db.session.add(ArticleNote(article_id=article.id, kind="correction", text="Fixed a name."))
+        db.session.add(SlugRedirect(old_slug="bridge-old", article_id=article.id))
+        db.session.commit()
+    scheme_page.goto(f"/articles/{article.slug}")
+    expect(scheme_page.locator(".notes")).to_be_visible()
+    assert_accessible(scheme_page)
+    sign_in(scheme_page, role="admin")
+    scheme_page.goto("/editor/?state=trash")
+    expect(scheme_page.get_by_role("button", name="Restore")).to_be_visible()
+    assert_accessible(scheme_page)
+    scheme_page.goto(f"/editor/articles/{article.id}/edit")
+    expect(scheme_page.locator("#redirects")).to_be_visible()
+    scheme_page.get_by_label("Headline").fill("Bridge reopens to traffic")
+    scheme_page.get_by_role("button", name="Save").click()
+    expect(scheme_page.get_by_text("Saved “Bridge reopens to traffic”.")).to_be_visible()
+    assert_accessible(scheme_page)
+    scheme_page.get_by_label("Summary").fill("Traffic returns on Monday.")
+    scheme_page.get_by_role("button", name="Save").click()
+    expect(scheme_page.get_by_text("Saved “Bridge reopens to traffic”.")).to_be_visible()
+    scheme_page.get_by_role("link", name="History").click()
+    scheme_page.get_by_role("button", name="Compare").click()
+    expect(scheme_page.locator("ins").first).to_be_visible()
     assert_accessible(scheme_page)
