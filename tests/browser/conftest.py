@@ -167,3 +167,16 @@ def sign_in(make_user: Callable[..., User]) -> Callable[..., User]:
         return user
 
     return sign_in
+
+
+def console_errors(context: BrowserContext) -> list[str]:
+    """The console errors and page errors of ``context``'s pages, as they come."""
+    errors: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            errors.append(message.text)
+
+    context.on("console", on_console)
+    context.on("weberror", lambda error: errors.append(f"page error: {error.error}"))
+    return errors

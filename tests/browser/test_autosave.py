@@ -7,12 +7,12 @@ from collections.abc import Callable
 
 import pytest
 import sqlalchemy as sa
-from playwright.sync_api import Browser, ConsoleMessage, Page, Route, expect
+from playwright.sync_api import Browser, Page, Route, expect
 
 from blog.dates import utcnow
 from blog.extensions import db
 from blog.models import Article, Autosave, User
-from tests.browser.conftest import LiveServer
+from tests.browser.conftest import LiveServer, console_errors
 from tests.browser.test_accessibility import assert_accessible
 
 # Long enough to pass the publish checks.
@@ -197,14 +197,7 @@ def test_status_line_says_saving_and_when_a_copy_could_not_be_sent(
     # A failed request logs console errors on purpose, so this page is not one of new_page's:
     # it checks its own errors below.
     context = browser.new_context(base_url=live_server.url)
-    errors: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            errors.append(message.text)
-
-    context.on("console", on_console)
-    context.on("weberror", lambda error: errors.append(f"page error: {error.error}"))
+    errors = console_errors(context)
     held: list[Route] = []
     try:
         page = context.new_page()

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from blog.models import Article, User
-from tests.browser.conftest import LiveServer
+from tests.browser.conftest import LiveServer, console_errors
 from tests.browser.test_journey import SLUG, TITLE, fill_article
 from tests.browser.test_sidebars import reveal
 
@@ -64,13 +64,7 @@ def test_inline_script_and_style_are_blocked_and_reported_as_console_errors(
     """What the browser fixture fails on: CSP refusals arrive as console errors."""
     # A context of our own: the ``page`` fixture would rightly fail this test.
     context = browser.new_context(base_url=live_server.url)
-    errors: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            errors.append(message.text)
-
-    context.on("console", on_console)
+    errors = console_errors(context)
     violations = collect_violations(context)
     page = context.new_page()
     try:
