@@ -19,7 +19,7 @@ from werkzeug.datastructures import MultiDict
 
 from blog.access import editable_article, refusal
 from blog.auth import UNSAVED_FIELDS, staff_required
-from blog.dates import local, short_date, utcnow
+from blog.dates import clock, local, short_date, utcnow
 from blog.extensions import csrf, db
 from blog.forms import MAX_BODY_CHARS, ArticleForm
 from blog.hx import fragment, hx_redirect, is_htmx
@@ -109,7 +109,7 @@ def keep() -> ResponseReturnValue:
         return fragment("autosave/_status.html", unchanged=True)
     version = request.form.get("version", type=small_int)
     copy = _store(article, fields, version or (article.version if article else None))
-    return fragment("autosave/_status.html", saved_at=copy.saved_at, clock=_clock(copy.saved_at))
+    return fragment("autosave/_status.html", saved_at=copy.saved_at, clock=clock(copy.saved_at))
 
 
 @bp.post("/autosave/discard")
@@ -340,14 +340,9 @@ def _opening(body: str) -> str:
     return text[:OPENING_CHARS].rsplit(" ", 1)[0] + "…"
 
 
-def _clock(moment: datetime) -> str:
-    """``14:05``, in the newsroom's time zone."""
-    return f"{local(moment):%H:%M}"
-
-
 def _when(moment: datetime) -> str:
     """``Mar 3, 2025, 14:05``, in the newsroom's time zone."""
-    return f"{short_date(moment)}, {_clock(moment)}"
+    return f"{short_date(moment)}, {clock(moment)}"
 
 
 def _form_url(article: Article | None) -> str:

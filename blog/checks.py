@@ -158,7 +158,9 @@ def placeholders(text: str) -> list[str]:
         and not match.group(1).startswith("^")
         and match.group(1).strip().lower() not in EDITORIAL_BRACKETS
     ]
-    return found + _TK.findall(text)
+    # A TK inside a bracketed placeholder is part of it, not one more.
+    outside = _BRACKETS.sub(lambda match: " " if match.group(0) in found else match.group(0), text)
+    return found + _TK.findall(outside)
 
 
 def _placeholder_problems(form: ArticleForm, body: _Body) -> Iterator[Problem]:

@@ -30,8 +30,15 @@ def short_date(moment: datetime) -> str:
     return f"{day:%b} {day.day}, {day.year}"
 
 
+def clock(moment: datetime, zone: bool = False) -> str:
+    """``14:05``, or with ``zone`` ``14:05 EET``, in the newsroom's time zone."""
+    time = local(moment)
+    return f"{time:%H:%M} {time.tzname()}" if zone else f"{time:%H:%M}"
+
+
 def init_app(app: Flask) -> None:
     """Register the date filters for templates."""
     app.add_template_filter(long_date)
     app.add_template_filter(short_date)
+    app.add_template_filter(clock)
     app.add_template_filter(local)

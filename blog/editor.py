@@ -19,7 +19,7 @@ from blog import audit, autosave
 from blog.access import editable_article, refusal
 from blog.auth import admin_required, staff_required, unsaved
 from blog.conflicts import note_conflict, outdated
-from blog.dates import local, utcnow
+from blog.dates import clock, local, long_date, utcnow
 from blog.extensions import csrf, db
 from blog.forms import MAX_BODY_CHARS, ArticleForm
 from blog.hx import fragment, hx_redirect
@@ -221,8 +221,18 @@ def _save(form: ArticleForm, article: Article | None) -> ResponseReturnValue:
             "Nothing you typed is lost: save again."
         )
         return _form_page(form, article)
-    flash(f"Saved “{saved.title}”.")
+    flash(f"Saved “{saved.title}”. {_state_news(saved)}".rstrip())
     return hx_redirect(url_for("editor.edit", article_id=saved.id))
+
+
+def _state_news(article: Article) -> str:
+    """What the save means for readers, when that is worth a sentence."""
+    if article.state == "scheduled" and article.published_at:
+        moment = article.published_at
+        return f"Readers see it from {long_date(moment)} at {clock(moment, zone=True)}."
+    if article.state == "review":
+        return "It waits for an editor's review."
+    return ""
 
 
 def _conflict(form: ArticleForm, article: Article) -> ResponseReturnValue:

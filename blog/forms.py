@@ -112,7 +112,8 @@ class ArticleForm(FlaskForm):
         "Reason to publish anyway",
         validators=[Length(max=300)],
         filters=[strip_text],
-        description="Editors only: why the problems above may go out. It is kept in the history.",
+        description="Editors only, when a problem above stops publishing: why it may go out "
+        "anyway. It is kept in the history.",
     )
 
     def __init__(

@@ -113,7 +113,7 @@ def restore(article_id: int, revision_id: int) -> ResponseReturnValue:
     form, image_kept = _restoring(revision, article, request.form.get("override_reason", ""))
     if not form.validate():
         return _refused(form, revision, article)
-    note = f"Restored revision {revision.version}"
+    note = f"Restored version {revision.version}"
     if form.override_reason.data:
         note += f"; published despite the checks: {form.override_reason.data}"
     try:

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from slugify import slugify
 
 from blog import audit
-from blog.dates import utcnow
+from blog.dates import clock, long_date, utcnow
 from blog.extensions import db
 from blog.forms import ArticleForm
 from blog.models import Article, Revision, Section, SlugRedirect, Tag, User
@@ -134,9 +134,11 @@ def _record_change(article: Article, old_state: str, reason: str, by: User | Non
         if reason:  # a published article changed despite the checks
             audit.record("publish", article=article, actor=by, detail=detail)
         return
-    if new_state in {"published", "scheduled"}:
-        action = "publish" if new_state == "published" else "schedule"
-        audit.record(action, article=article, actor=by, detail=detail)
+    if new_state == "published":
+        audit.record("publish", article=article, actor=by, detail=detail)
+    elif new_state == "scheduled" and article.published_at:
+        when = f"For {long_date(article.published_at)}, {clock(article.published_at, zone=True)}."
+        audit.record("schedule", article=article, actor=by, detail=f"{when} {detail}".strip())
     elif old_state in {"published", "scheduled"}:
         audit.record("unpublish", article=article, actor=by)
     elif new_state == "review":

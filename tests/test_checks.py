@@ -76,6 +76,11 @@ def test_placeholders_in_the_body_block_publishing(app, body, shown):
     assert f"“{shown}”" in problem.message
 
 
+def test_a_tk_inside_a_bracketed_placeholder_is_not_counted_again(app):
+    (problem,) = found(app, body=f"He said [quote TK] and TK.\n\n{WORDS}")
+    assert problem.message.count("“") == 2 and "“[quote TK]”" in problem.message
+
+
 @pytest.mark.parametrize(
     "body",
     [

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from PIL import Image
 
 from blog.extensions import db
-from blog.models import Article
+from blog.models import Article, AuditEvent
 from tests.conftest import PASSWORD, csrf_token
 
 
@@ -471,3 +471,25 @@ def test_simultaneous_saves_with_one_headline_never_fail_with_a_500(app, make_us
     with app.app_context():
         slugs = db.session.scalars(sa.select(Article.slug)).all()
     assert len(slugs) == statuses.count(303) and len(set(slugs)) == len(slugs)
+
+
+def test_saving_says_when_a_scheduled_article_goes_out_and_the_log_keeps_it(app, client, auth):
+    auth.login("editor")
+    data = form_data(client, published_at="2099-01-01T09:30")
+    response = client.post("/editor/articles/new", data=data, follow_redirects=True)
+    assert "Readers see it from January 1, 2099 at 09:30 UTC." in response.text
+    assert "<strong>Scheduled:</strong> readers see it from January 1, 2099 at 09:30 UTC." in (
+        response.text
+    )
+    with app.app_context():
+        event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "schedule"))
+        assert event.detail == "For January 1, 2099, 09:30 UTC."
+
+
+def test_a_writer_submitting_for_review_is_told_it_waits_for_an_editor(client, auth):
+    auth.login("writer")
+    data = form_data(client, status="review")
+    response = client.post("/editor/articles/new", data=data, follow_redirects=True)
+    assert "Saved “Council approves budget”. It waits for an editor&#39;s review." in (
+        response.text
+    )

@@ -30,7 +30,9 @@ def notes(app) -> list[tuple[str, str]]:
 
 
 def test_editor_adds_a_correction_shown_at_the_end_of_the_article(app, client, auth, make_article):
-    article = make_article("Council vote", section="Local")
+    article = make_article(
+        "Council vote", section="Local", published_at=utcnow() - timedelta(days=3)
+    )
     auth.login("editor")
     edit_page = client.get(f"/editor/articles/{article.id}/edit").text
     assert f'action="/editor/articles/{article.id}/notes"' in edit_page
@@ -215,4 +217,7 @@ def test_a_note_right_after_publication_still_shows_updated(app, client, auth, m
     assert add_note(client, article.id).status_code == 303
     page = app.test_client().get(f"/articles/{article.slug}").text
     byline = page[page.index('class="byline"') :].split("</p>")[0]
-    assert "Updated" in byline
+    with app.app_context():
+        note = db.session.scalar(sa.select(ArticleNote))
+        clock = f"at {note.created_at:%H:%M} UTC"  # the same day: the time, not the date again
+    assert f'Updated <time datetime="{note.created_at.isoformat()}">{clock}</time>' in byline

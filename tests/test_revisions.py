@@ -239,11 +239,11 @@ def test_restore_makes_a_new_revision_and_changes_the_article(app, client, auth)
     assert sorted(tag.name for tag in article.tags) == ["budget", "council"]
     assert (article.status, article.published_at) == ("published", published)
     newest = revisions_of(app, article_id)[-1]
-    assert (newest.version, newest.note) == (3, "Restored revision 1")
+    assert (newest.version, newest.note) == (3, "Restored version 1")
     assert newest.fields["title"] == "Council approves budget"
     with app.app_context():
         event = db.session.scalar(sa.select(AuditEvent).filter_by(action="revert"))
-        assert (event.article_id, event.detail) == (article_id, "Restored revision 1")
+        assert (event.article_id, event.detail) == (article_id, "Restored version 1")
 
 
 def test_restoring_a_public_article_keeps_its_old_address_working(app, client, auth):
@@ -371,7 +371,7 @@ def test_restoring_a_version_that_fails_the_publish_checks_offers_editors_an_ove
         "published",
     )
     newest = revisions_of(app, article_id)[-1]
-    assert newest.note == f"Restored revision 1; published despite the checks: {reason}"
+    assert newest.note == f"Restored version 1; published despite the checks: {reason}"
     with app.app_context():
         details = db.session.scalars(sa.select(AuditEvent.detail).order_by(AuditEvent.id)).all()
     assert details[-2:] == [f"Published despite the checks: {reason}", newest.note]
@@ -411,7 +411,7 @@ def test_a_version_that_fails_the_checks_is_restored_into_a_draft_without_a_reas
     )
     assert response.status_code == 303
     assert stored(app, article_id).body == "Bridge closed."
-    assert revisions_of(app, article_id)[-1].note == "Restored revision 1"
+    assert revisions_of(app, article_id)[-1].note == "Restored version 1"
 
 
 def test_writers_cannot_restore_into_their_published_article_even_with_a_reason(
