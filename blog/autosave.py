@@ -112,6 +112,18 @@ def keep() -> ResponseReturnValue:
     return fragment("autosave/_status.html", saved_at=copy.saved_at, clock=clock(copy.saved_at))
 
 
+def keep_typed(article: Article) -> None:
+    """Keep the text the article form sent along with another action (Unpublish) as the
+    user's copy, when it says what the article now does not, so the form offers it back.
+    """
+    if "body" not in request.form:
+        return
+    fields = _typed(request.form) | {"status": article.status}
+    if _too_long(fields) or _comparable(fields) == _comparable(_saved_fields(article)):
+        return
+    _store(article, fields, article.version)
+
+
 @bp.post("/autosave/discard")
 def discard() -> ResponseReturnValue:
     """Delete the signed-in user's copy and go back to the form."""

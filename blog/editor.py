@@ -308,6 +308,7 @@ def unpublish(article_id: int) -> ResponseReturnValue:
     if article.state in {"published", "scheduled"}:
         with _change(f"Unpublished “{article.title}”: it is a draft that readers cannot see."):
             unpublish_article(article, current_user)
+        autosave.keep_typed(article)  # what was typed but not saved, offered back on the form
     return hx_redirect(url_for("editor.edit", article_id=article.id))
 
 

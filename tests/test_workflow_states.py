@@ -565,3 +565,26 @@ def test_scheduled_article_appears_on_time_without_any_job(app, client, make_art
     for url in public:
         assert "/articles/on-the-hour" in client.get(url).text, url
     assert stored(app, article.id).state == "published"
+
+
+def test_unpublishing_from_the_form_offers_back_what_was_typed(app, client, auth, make_article):
+    auth.login("editor")
+    article = make_article("Harbour opens", summary="Old dek.")
+    url = f"/editor/articles/{article.id}/edit"
+    typed = {
+        "csrf_token": csrf_token(client, url),
+        "title": "Harbour opens",
+        "summary": "A new dek, typed but not saved.",
+        "body": article.body,
+        "status": "published",
+        "version": str(article.version),
+    }
+    response = client.post(f"/editor/articles/{article.id}/unpublish", data=typed)
+    assert response.status_code == 303
+    assert stored(app, article.id).status == "draft"
+    assert stored(app, article.id).summary == "Old dek."
+    page = client.get(url).text
+    assert "You have unsaved text from" in page and "typed over an older version" not in page
+    restored = client.get(f"{url}?restore=autosave").text
+    assert "A new dek, typed but not saved." in restored
+    assert re.search(r'<option selected value="draft">|<option value="draft" selected>', restored)
