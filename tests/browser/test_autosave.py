@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 
 import pytest
@@ -72,6 +73,50 @@ def test_text_typed_before_a_closed_tab_is_offered_back(
     expect(again).to_have_url(re.compile(rf"{edit_url}$"))
     reader.reload()
     expect(reader.locator(".article-body")).to_contain_text("storm wall")
+    assert copies(live_server) == []
+
+
+@pytest.mark.parametrize("leave", ["close", "navigate"])
+def test_text_typed_just_before_the_page_goes_away_is_kept(
+    leave: str,
+    new_page: Callable[..., Page],
+    sign_in: Callable[..., User],
+    make_article: Callable[..., Article],
+    live_server: LiveServer,
+) -> None:
+    """No pause needed: what was typed is sent as the tab closes or another page opens."""
+    article = make_article("Harbour reopens", slug="harbour", body=SAVED_BODY)
+    page = new_page()
+    sign_in(page)
+    page.goto(f"/editor/articles/{article.id}/edit")
+    page.get_by_label("Body", exact=True).fill(TYPED_BODY)
+    if leave == "close":
+        page.close()
+    else:
+        page.goto("/editor/")
+    for _ in range(100):  # the beacon arrives on its own time
+        if copies(live_server):
+            break
+        time.sleep(0.05)
+    [copy] = copies(live_server)
+    assert copy.article_id == article.id and copy.fields["body"] == TYPED_BODY
+
+
+def test_saving_sends_no_copy_as_the_page_goes(
+    new_page: Callable[..., Page],
+    sign_in: Callable[..., User],
+    make_article: Callable[..., Article],
+    live_server: LiveServer,
+) -> None:
+    article = make_article("Harbour reopens", slug="harbour", body=SAVED_BODY)
+    page = new_page()
+    sign_in(page)
+    page.goto(f"/editor/articles/{article.id}/edit")
+    page.get_by_label("Body", exact=True).fill(TYPED_BODY)
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved “Harbour reopens”.")).to_be_visible()
+    page.goto("/editor/")
+    page.wait_for_timeout(300)
     assert copies(live_server) == []
 
 
