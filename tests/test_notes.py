@@ -212,7 +212,9 @@ def test_staff_banner_names_the_state(app, client, auth, make_article):
 
 
 def test_a_note_right_after_publication_still_shows_updated(app, client, auth, make_article):
-    article = make_article("Fresh story", published_at=utcnow() - timedelta(minutes=1))
+    now = utcnow()  # published a minute ago, and today (even just after midnight)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    article = make_article("Fresh story", published_at=max(now - timedelta(minutes=1), midnight))
     auth.login("editor")
     assert add_note(client, article.id).status_code == 303
     page = app.test_client().get(f"/articles/{article.slug}").text
