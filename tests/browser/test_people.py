@@ -72,3 +72,15 @@ def test_people_pages_pass_axe(page: Page, sign_in: Callable[..., User], make_us
     page.get_by_role("button", name="Set password and sign in").click()
     expect(page.locator("#form-errors")).to_be_visible()
     assert_accessible(page)
+
+
+def test_newsroom_tables_fit_a_phone_and_scroll_on_their_own(
+    new_page: Callable[..., Page], sign_in: Callable[..., User], make_user
+) -> None:
+    page = new_page(viewport={"width": 390, "height": 800})
+    sign_in(page, role="admin")
+    for name in ("ana", "ben", "chioma"):
+        make_user(name)
+    for url in ("/admin/people", "/admin/audit", "/editor/"):
+        page.goto(url)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, url
