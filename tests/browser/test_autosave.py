@@ -76,20 +76,27 @@ def test_text_typed_before_a_closed_tab_is_offered_back(
     assert copies(live_server) == []
 
 
-@pytest.mark.parametrize("leave", ["close", "navigate"])
-def test_text_typed_just_before_the_page_goes_away_is_kept(
-    leave: str,
+@pytest.fixture
+def typed(
     new_page: Callable[..., Page],
     sign_in: Callable[..., User],
     make_article: Callable[..., Article],
-    live_server: LiveServer,
-) -> None:
-    """No pause needed: what was typed is sent as the tab closes or another page opens."""
+) -> tuple[Page, Article]:
+    """An editor's form with new text in its body, typed too quickly for a copy yet."""
     article = make_article("Harbour reopens", slug="harbour", body=SAVED_BODY)
     page = new_page()
     sign_in(page)
     page.goto(f"/editor/articles/{article.id}/edit")
     page.get_by_label("Body", exact=True).fill(TYPED_BODY)
+    return page, article
+
+
+@pytest.mark.parametrize("leave", ["close", "navigate"])
+def test_text_typed_just_before_the_page_goes_away_is_kept(
+    leave: str, typed: tuple[Page, Article], live_server: LiveServer
+) -> None:
+    """No pause needed: what was typed is sent as the tab closes or another page opens."""
+    page, article = typed
     if leave == "close":
         page.close()
     else:
@@ -103,16 +110,9 @@ def test_text_typed_just_before_the_page_goes_away_is_kept(
 
 
 def test_saving_sends_no_copy_as_the_page_goes(
-    new_page: Callable[..., Page],
-    sign_in: Callable[..., User],
-    make_article: Callable[..., Article],
-    live_server: LiveServer,
+    typed: tuple[Page, Article], live_server: LiveServer
 ) -> None:
-    article = make_article("Harbour reopens", slug="harbour", body=SAVED_BODY)
-    page = new_page()
-    sign_in(page)
-    page.goto(f"/editor/articles/{article.id}/edit")
-    page.get_by_label("Body", exact=True).fill(TYPED_BODY)
+    page, _article = typed
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("Saved “Harbour reopens”.")).to_be_visible()
     page.goto("/editor/")
