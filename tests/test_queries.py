@@ -1,0 +1,71 @@
+"""Queries per page: a page costs the same number of queries however many articles it lists."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from blog.extensions import db
+
+PAGES = [
+    "/",
+    "/latest",
+    "/featured",
+    "/sections/local",
+    "/tags/harbour",
+    "/authors/writer-1",
+    "/articles/story-1",
+    "/sidebars/latest",
+    "/sidebars/featured",
+]
+
+
+@contextmanager
+def counted(app: Flask) -> Iterator[list[str]]:
+    """The SQL statements run inside the block."""
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+
+
+def queries(app: Flask, url: str) -> list[str]:
+    """The statements one reader's request for ``url`` runs."""
+    with counted(app) as statements:
+        assert app.test_client().get(url).status_code == 200, url
+    return statements
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_a_page_runs_as_many_queries_for_ten_articles_as_for_two(app, make_article, make_user, url):
+    def story(n: int) -> None:
+        """An article by a writer of its own (one author's loaded row would serve them all)."""
+        make_article(
+            f"Story {n}",
+            slug=f"story-{n}",
+            author_id=make_user(f"writer-{n}").id,
+            section="Local",
+            tags=["harbour"],
+            featured=True,
+        )
+
+    for n in (1, 2):
+        story(n)
+    few = queries(app, url)
+    for n in range(3, 11):
+        story(n)
+    many = queries(app, url)
+    assert len(many) == len(few), "\n".join(many)
+    assert len(many) <= 8, "\n".join(many)
