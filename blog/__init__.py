@@ -16,6 +16,7 @@ from blog import (
     config,
     database,
     dates,
+    delivery,
     editor,
     headers,
     hx,
@@ -47,6 +48,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     dates.init_app(app)
     site.init_app(app)
     headers.init_app(app)
+    delivery.init_app(app)
     cli.init_app(app)
     backup.init_app(app)
     rerendering.init_app(app)

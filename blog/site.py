@@ -58,7 +58,7 @@ def healthz() -> ResponseReturnValue:
 @bp.get("/favicon.ico")
 def favicon() -> ResponseReturnValue:
     """Send clients that ask for the conventional icon to the site's SVG icon."""
-    return redirect(url_for("static", filename="favicon.svg"), code=301)
+    return redirect(url_for("static", filename="favicon.svg", v=None), code=301)
 
 
 def _http_error(error: HTTPException) -> ResponseReturnValue:

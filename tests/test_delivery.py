@@ -1,0 +1,70 @@
+"""Delivery: content-hashed static URLs cached for a year; compression for readers only."""
+
+from __future__ import annotations
+
+import gzip
+import re
+
+import brotli
+from backports import zstd
+
+from blog.delivery import _fingerprint
+
+ONE_YEAR = "max-age=31536000"
+
+
+def static_url(page: str, filename: str) -> str:
+    match = re.search(rf'"(/static/{re.escape(filename)}\?v=[0-9a-f]{{12}})"', page)
+    assert match, f"no fingerprinted URL for {filename}"
+    return match.group(1)
+
+
+def test_static_files_under_their_hash_are_kept_for_a_year(client):
+    url = static_url(client.get("/").text, "css/site.css")
+    with client.get(url) as response:
+        assert response.status_code == 200
+        cache = response.headers["Cache-Control"]
+        assert ONE_YEAR in cache and "immutable" in cache and "public" in cache
+    for stale in ("/static/css/site.css", "/static/css/site.css?v=000000000000"):
+        with client.get(stale) as response:
+            assert response.status_code == 200
+            assert "immutable" not in response.headers.get("Cache-Control", ""), stale
+
+
+def test_a_changed_file_gets_a_new_address(app, tmp_path):
+    (tmp_path / "style.css").write_text("a{color:red}")
+    app.static_folder = str(tmp_path)
+    with app.test_request_context():
+        before = _fingerprint("style.css")
+        (tmp_path / "style.css").write_text("a{color:blue}")
+        after = _fingerprint("style.css")
+        assert re.fullmatch(r"[0-9a-f]{12}", before) and before != after
+        assert _fingerprint("missing.css") == "" and _fingerprint("../secret") == ""
+
+
+def test_reader_pages_come_compressed_as_the_browser_prefers(client, make_article):
+    article = make_article("Harbour reopens")
+    plain = client.get(f"/articles/{article.slug}").data
+    for encoding, decode in (
+        ("zstd", zstd.decompress),
+        ("br", brotli.decompress),
+        ("gzip", gzip.decompress),
+    ):
+        response = client.get(
+            f"/articles/{article.slug}", headers={"Accept-Encoding": f"{encoding}, identity"}
+        )
+        assert response.headers["Content-Encoding"] == encoding
+        assert "Accept-Encoding" in response.headers["Vary"]
+        assert decode(response.data) == plain
+        assert len(response.data) < len(plain) / 2
+
+
+def test_signed_in_pages_are_never_compressed_but_static_files_are(client, auth):
+    auth.login("editor")
+    page = client.get("/editor/", headers={"Accept-Encoding": "br, gzip"})
+    assert "Content-Encoding" not in page.headers  # it holds a CSRF token (BREACH)
+    css_url = static_url(page.text, "css/site.css")
+    with client.get(css_url, headers={"Accept-Encoding": "br, gzip"}) as css:
+        assert css.headers["Content-Encoding"] == "br"
+    with client.get(css_url, headers={"Accept-Encoding": "gzip"}) as css:
+        assert css.headers["Content-Encoding"] == "gzip"
