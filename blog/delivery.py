@@ -1,5 +1,6 @@
-"""How responses travel: static files under content-hashed URLs, kept by browsers for a year,
-and compressed text for readers.
+"""How responses travel: reader pages that caches may keep briefly (never past a scheduled
+publication) and revalidate by ETag; static files under content-hashed URLs, kept for a year;
+compressed text for readers.
 """
 
 from __future__ import annotations
@@ -9,12 +10,23 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Flask, Response, current_app, request
 from flask_compress import Compress
 from flask_login import current_user
 from werkzeug.security import safe_join
 
+from blog.dates import utcnow
+from blog.extensions import db
 from blog.media import ONE_YEAR
+from blog.models import Article
+
+# How long a browser or a reverse proxy may keep a reader page, and serve it stale while it
+# asks again: a change shows within a minute, and a burst of readers costs one render a minute.
+PAGE_MAX_AGE = 60
+PAGE_STALE = 300
+# The blueprints of pages that are the same for every reader.
+READER_PAGES = {"articles", "sidebars"}
 
 _compress = Compress()
 
@@ -27,6 +39,7 @@ def init_app(app: Flask) -> None:
     app.url_defaults(_fingerprinted)
     app.after_request(_cache_static)
     app.after_request(_compressed)
+    app.after_request(_cache_pages)  # runs before compression: the ETag is of the page itself
 
 
 def _fingerprinted(endpoint: str, values: dict[str, Any]) -> None:
@@ -77,3 +90,45 @@ def _compressed(response: Response) -> Response:
     if request.endpoint == "static" or not current_user.is_authenticated:
         return _compress.after_request(response)
     return response
+
+
+def _cache_pages(response: Response) -> Response:
+    """Let caches keep reader pages briefly, revalidated by ETag (304); nothing else is shared.
+
+    A scheduled article must appear on time, so a page is never kept, nor served stale, past
+    the next scheduled publication. Readers carry no cookie; ``Vary: Cookie`` keeps a signed-in
+    member's pages apart.
+    """
+    if request.endpoint in {"static", "media.file"} or "Cache-Control" in response.headers:
+        return response
+    public = (
+        request.blueprint in READER_PAGES
+        and request.method in {"GET", "HEAD"}
+        and response.status_code == 200
+        and not current_user.is_authenticated
+    )
+    if not public:
+        response.cache_control.private = True
+        response.cache_control.no_cache = True
+        return response
+    until_next = _seconds_to_next_publication()
+    response.cache_control.public = True
+    response.cache_control.max_age = min(PAGE_MAX_AGE, until_next)
+    response.cache_control.stale_while_revalidate = max(
+        0, min(PAGE_STALE, until_next - response.cache_control.max_age)
+    )
+    response.vary.add("Cookie")
+    response.add_etag()
+    return response.make_conditional(request)
+
+
+def _seconds_to_next_publication() -> int:
+    """Whole seconds until the next scheduled article goes public (a day when none is due)."""
+    next_at = db.session.scalar(
+        sa.select(sa.func.min(Article.published_at)).where(
+            Article.status == "published", Article.published_at > utcnow()
+        )
+    )
+    if next_at is None:
+        return 24 * 3600
+    return max(0, int((next_at - utcnow()).total_seconds()))

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import gzip
 import re
+from datetime import timedelta
 
 import brotli
 from backports import zstd
 
+from blog.dates import utcnow
 from blog.delivery import _fingerprint
 
 ONE_YEAR = "max-age=31536000"
@@ -68,3 +70,31 @@ def test_signed_in_pages_are_never_compressed_but_static_files_are(client, auth)
         assert css.headers["Content-Encoding"] == "br"
     with client.get(css_url, headers={"Accept-Encoding": "gzip"}) as css:
         assert css.headers["Content-Encoding"] == "gzip"
+
+
+def test_reader_pages_may_be_kept_briefly_and_are_revalidated_by_etag(client, make_article):
+    article = make_article("Harbour reopens")
+    for url in (f"/articles/{article.slug}", "/", "/latest", "/sidebars/latest"):
+        response = client.get(url)
+        cache = response.cache_control
+        assert cache.public and cache.max_age == 60 and cache.stale_while_revalidate == 300, url
+        assert "Cookie" in response.headers["Vary"] and response.headers["ETag"]
+        again = client.get(url, headers={"If-None-Match": response.headers["ETag"]})
+        assert again.status_code == 304 and again.data == b"", url
+
+
+def test_no_cache_keeps_a_page_past_the_next_scheduled_publication(client, make_article):
+    make_article("Out now")
+    make_article("Out soon", published_at=utcnow() + timedelta(seconds=30))
+    cache = client.get("/").cache_control
+    assert cache.public and 25 <= cache.max_age <= 30 and cache.stale_while_revalidate == 0
+
+
+def test_pages_for_the_newsroom_and_errors_are_never_shared(client, auth, make_article):
+    article = make_article("Harbour reopens")
+    assert client.get("/no-such-page").cache_control.private
+    auth.login("editor")
+    for url in (f"/articles/{article.slug}", "/", "/editor/"):
+        response = client.get(url)
+        assert response.cache_control.private and response.cache_control.no_cache, url
+        assert not response.cache_control.public and "ETag" not in response.headers, url
