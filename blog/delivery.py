@@ -32,7 +32,7 @@ _compress = Compress()
 
 
 def init_app(app: Flask) -> None:
-    """Fingerprint static URLs and compress what is worth it (Flask-Compress: zstd, br, gzip)."""
+    """Fingerprint static URLs, mark what caches may keep, compress (zstd, br or gzip)."""
     app.config.setdefault("COMPRESS_REGISTER", False)  # ``_compressed`` decides per response
     app.config.setdefault("COMPRESS_ALGORITHM", ["zstd", "br", "gzip"])
     _compress.init_app(app)
