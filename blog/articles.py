@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -57,13 +55,7 @@ def detail(slug: str) -> ResponseReturnValue:
         if moved is None or not _visible(moved):
             abort(404)
         return redirect(url_for("articles.detail", slug=moved.slug), code=301)
-    return render_template("articles/detail.html", article=article, modified=_modified(article))
-
-
-def _modified(article: Article) -> datetime | None:
-    """When readers last saw the article change: a save while public, or a note."""
-    moments = [article.published_at, article.revised_at, *(n.created_at for n in article.notes)]
-    return max((moment for moment in moments if moment is not None), default=None)
+    return render_template("articles/detail.html", article=article)
 
 
 @bp.get("/featured")

@@ -219,6 +219,11 @@ class Article(db.Model):
         return self.status
 
     @property
+    def modified_at(self) -> datetime | None:
+        """When readers last saw it change: publication, or a save or note while public."""
+        return max(filter(None, (self.published_at, self.revised_at)), default=None)
+
+    @property
     def was_updated(self) -> bool:
         """Whether it changed noticeably after readers could first see it, or got a note."""
         if self.published_at is None or self.revised_at is None:
