@@ -1,11 +1,12 @@
-"""How responses travel: reader pages that caches may keep briefly (never past a scheduled
-publication) and revalidate by ETag; static files under content-hashed URLs, kept for a year;
-compressed text for readers.
+"""How responses travel: reader pages rendered once per change (the page cache) that caches
+may keep briefly (never past a scheduled publication) and revalidate by ETag; static files
+under content-hashed URLs, kept for a year; compressed text for readers.
 """
 
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from flask_compress import Compress
 from flask_login import current_user
 from werkzeug.security import safe_join
 
+from blog import caching
 from blog.dates import utcnow
 from blog.extensions import db
 from blog.media import ONE_YEAR
@@ -26,13 +28,14 @@ from blog.models import Article
 PAGE_MAX_AGE = 60
 PAGE_STALE = 300
 # The blueprints of pages that are the same for every reader.
-READER_PAGES = {"articles", "sidebars"}
+READER_PAGES = {"articles", "sidebars", "search", "feeds"}
 
 _compress = Compress()
 
 
 def init_app(app: Flask) -> None:
-    """Fingerprint static URLs, mark what caches may keep, compress (zstd, br or gzip)."""
+    """Serve kept pages, fingerprint static URLs, mark what caches may keep, compress."""
+    caching.init_app(app)
     app.config.setdefault("COMPRESS_REGISTER", False)  # ``_compressed`` decides per response
     app.config.setdefault("COMPRESS_ALGORITHM", ["zstd", "br", "gzip"])
     _compress.init_app(app)
@@ -40,6 +43,8 @@ def init_app(app: Flask) -> None:
     app.after_request(_cache_static)
     app.after_request(_compressed)
     app.after_request(_cache_pages)  # runs before compression: the ETag is of the page itself
+    # First of all: a kept page needs no other preparation (sign-in limits, CSRF, the user).
+    app.before_request_funcs.setdefault(None, []).insert(0, _serve_kept)
 
 
 def _fingerprinted(endpoint: str, values: dict[str, Any]) -> None:
@@ -92,12 +97,38 @@ def _compressed(response: Response) -> Response:
     return response
 
 
+def _reader() -> bool:
+    """Whether the request carries no session: a reader, whose pages are everyone's."""
+    cookies = request.cookies
+    config = current_app.config
+    return (
+        config["SESSION_COOKIE_NAME"] not in cookies
+        and config.get("REMEMBER_COOKIE_NAME", "remember_token") not in cookies
+    )
+
+
+def _reader_page() -> bool:
+    """Whether this is a reader page asked for by a reader: one rendering serves them all."""
+    return request.blueprint in READER_PAGES and request.method in {"GET", "HEAD"} and _reader()
+
+
+def _serve_kept() -> Response | None:
+    """A reader's page from the page cache, before any other work (the view, its queries)."""
+    if not _reader_page():
+        return None
+    page = caching.cached_page()
+    if page is None:
+        return None
+    response = caching.replay(page)
+    _mark_public(response, page.next_publication)
+    return response.make_conditional(request)
+
+
 def _cache_pages(response: Response) -> Response:
     """Let caches keep reader pages briefly, revalidated by ETag (304); nothing else is shared.
 
-    A scheduled article must appear on time, so a page is never kept, nor served stale, past
-    the next scheduled publication. Readers carry no cookie; ``Vary: Cookie`` keeps a signed-in
-    member's pages apart.
+    A reader page rendered for a reader also goes into the page cache. Readers carry no
+    cookie; ``Vary: Cookie`` keeps a signed-in member's pages apart.
     """
     if request.endpoint in {"static", "media.file"} or "Cache-Control" in response.headers:
         return response
@@ -111,24 +142,35 @@ def _cache_pages(response: Response) -> Response:
         response.cache_control.private = True
         response.cache_control.no_cache = True
         return response
-    until_next = _seconds_to_next_publication()
+    next_publication = _next_publication()
+    response.add_etag()
+    if _reader_page() and "Set-Cookie" not in response.headers:
+        caching.keep_page(response, next_publication)
+    _mark_public(response, next_publication)
+    return response.make_conditional(request)
+
+
+def _mark_public(response: Response, next_publication: datetime | None) -> None:
+    """Caches may keep the page a minute, and serve it stale a while as they ask again.
+
+    A scheduled article must appear on time, so a page is never kept, nor served stale, past
+    the next scheduled publication.
+    """
+    until_next = 24 * 3600
+    if next_publication is not None:
+        until_next = max(0, int((next_publication - utcnow()).total_seconds()))
     response.cache_control.public = True
     response.cache_control.max_age = min(PAGE_MAX_AGE, until_next)
     response.cache_control.stale_while_revalidate = max(
         0, min(PAGE_STALE, until_next - response.cache_control.max_age)
     )
     response.vary.add("Cookie")
-    response.add_etag()
-    return response.make_conditional(request)
 
 
-def _seconds_to_next_publication() -> int:
-    """Whole seconds until the next scheduled article goes public (a day when none is due)."""
-    next_at = db.session.scalar(
+def _next_publication() -> datetime | None:
+    """When the next scheduled article goes public, if one is due."""
+    return db.session.scalar(
         sa.select(sa.func.min(Article.published_at)).where(
             Article.status == "published", Article.published_at > utcnow()
         )
     )
-    if next_at is None:
-        return 24 * 3600
-    return max(0, int((next_at - utcnow()).total_seconds()))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -31,5 +32,6 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
+cache = Cache()  # rendered reader pages: blog/caching.py
 # Every limit is checked, so that a refusal can name the longest wait.
 limiter = Limiter(get_remote_address, fail_on_first_breach=False)

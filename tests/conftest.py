@@ -42,6 +42,7 @@ def _test_app(database: Path, media: Path) -> Flask:
             "SECRET_KEY": "test",
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
             "MEDIA_DIR": str(media),
+            "CACHE_STAMP_FILE": str(database.with_suffix(".stamp")),
         }
     )
 

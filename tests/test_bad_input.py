@@ -404,6 +404,7 @@ ROUTE_ARGUMENTS = {
     "redirect_id": 1,
     "user_id": 1,
     "token": "x",
+    "ending": "xml",
 }
 METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
 
