@@ -18,6 +18,11 @@ config.set_main_option(
 )
 
 
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """Leave the search index (an FTS5 table and its shadow tables, no models) to its migration."""
+    return not (type_ == "table" and reflected and name.startswith("article_search"))
+
+
 def run_migrations_offline() -> None:
     """Write the SQL instead of running it (``flask db upgrade --sql``)."""
     context.configure(
@@ -41,6 +46,7 @@ def run_migrations_online() -> None:
 
     conf_args = dict(current_app.extensions["migrate"].configure_args)
     conf_args.setdefault("process_revision_directives", skip_empty)
+    conf_args.setdefault("include_object", include_object)
     with db.engine.connect() as connection:
         context.configure(connection=connection, target_metadata=db.metadata, **conf_args)
         with context.begin_transaction():
