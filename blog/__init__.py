@@ -18,6 +18,7 @@ from blog import (
     dates,
     delivery,
     editor,
+    feeds,
     headers,
     hx,
     media,
@@ -26,6 +27,7 @@ from blog import (
     redirects,
     rerendering,
     revisions,
+    search,
     sidebars,
     site,
 )
@@ -46,14 +48,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     auth.init_app(app)
     hx.init_app(app)
     dates.init_app(app)
+    delivery.init_app(app)  # before site: the page cache sees the scheme a proxy reports
     site.init_app(app)
     headers.init_app(app)
-    delivery.init_app(app)
     cli.init_app(app)
     backup.init_app(app)
     rerendering.init_app(app)
+    search.init_app(app)
     for module in (
         articles,
+        feeds,
+        search,
         sidebars,
         editor,
         checks,

@@ -34,8 +34,8 @@ _compress = Compress()
 
 
 def init_app(app: Flask) -> None:
-    """Serve kept pages, fingerprint static URLs, mark what caches may keep, compress."""
-    caching.init_app(app)
+    """Keep reader pages, fingerprint static URLs, mark what caches may keep, compress."""
+    caching.init_app(app, page_cache_control)
     app.config.setdefault("COMPRESS_REGISTER", False)  # ``_compressed`` decides per response
     app.config.setdefault("COMPRESS_ALGORITHM", ["zstd", "br", "gzip"])
     _compress.init_app(app)
@@ -43,8 +43,6 @@ def init_app(app: Flask) -> None:
     app.after_request(_cache_static)
     app.after_request(_compressed)
     app.after_request(_cache_pages)  # runs before compression: the ETag is of the page itself
-    # First of all: a kept page needs no other preparation (sign-in limits, CSRF, the user).
-    app.before_request_funcs.setdefault(None, []).insert(0, _serve_kept)
 
 
 def _fingerprinted(endpoint: str, values: dict[str, Any]) -> None:
@@ -107,27 +105,10 @@ def _reader() -> bool:
     )
 
 
-def _reader_page() -> bool:
-    """Whether this is a reader page asked for by a reader: one rendering serves them all."""
-    return request.blueprint in READER_PAGES and request.method in {"GET", "HEAD"} and _reader()
-
-
-def _serve_kept() -> Response | None:
-    """A reader's page from the page cache, before any other work (the view, its queries)."""
-    if not _reader_page():
-        return None
-    page = caching.cached_page()
-    if page is None:
-        return None
-    response = caching.replay(page)
-    _mark_public(response, page.next_publication)
-    return response.make_conditional(request)
-
-
 def _cache_pages(response: Response) -> Response:
     """Let caches keep reader pages briefly, revalidated by ETag (304); nothing else is shared.
 
-    A reader page rendered for a reader also goes into the page cache. Readers carry no
+    A reader page asked for by a reader goes into the page cache too. Readers carry no
     cookie; ``Vary: Cookie`` keeps a signed-in member's pages apart.
     """
     if request.endpoint in {"static", "media.file"} or "Cache-Control" in response.headers:
@@ -143,15 +124,16 @@ def _cache_pages(response: Response) -> Response:
         response.cache_control.no_cache = True
         return response
     next_publication = _next_publication()
+    response.headers["Cache-Control"] = page_cache_control(next_publication)
+    response.vary.add("Cookie")
     response.add_etag()
-    if _reader_page() and "Set-Cookie" not in response.headers:
-        caching.keep_page(response, next_publication)
-    _mark_public(response, next_publication)
+    if _reader() and "Set-Cookie" not in response.headers:
+        caching.keep(request.environ, next_publication)
     return response.make_conditional(request)
 
 
-def _mark_public(response: Response, next_publication: datetime | None) -> None:
-    """Caches may keep the page a minute, and serve it stale a while as they ask again.
+def page_cache_control(next_publication: datetime | None) -> str:
+    """Caches may keep a reader page a minute, and serve it stale a while as they ask again.
 
     A scheduled article must appear on time, so a page is never kept, nor served stale, past
     the next scheduled publication.
@@ -159,12 +141,9 @@ def _mark_public(response: Response, next_publication: datetime | None) -> None:
     until_next = 24 * 3600
     if next_publication is not None:
         until_next = max(0, int((next_publication - utcnow()).total_seconds()))
-    response.cache_control.public = True
-    response.cache_control.max_age = min(PAGE_MAX_AGE, until_next)
-    response.cache_control.stale_while_revalidate = max(
-        0, min(PAGE_STALE, until_next - response.cache_control.max_age)
-    )
-    response.vary.add("Cookie")
+    max_age = min(PAGE_MAX_AGE, until_next)
+    stale = max(0, min(PAGE_STALE, until_next - max_age))
+    return f"public, max-age={max_age}, stale-while-revalidate={stale}"
 
 
 def _next_publication() -> datetime | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from datetime import timedelta
 
 import pytest
@@ -246,3 +247,51 @@ def test_with_redis_the_stamp_and_pages_are_shared_between_servers(app, make_art
     for each in (one, two):
         with each.app_context():
             db.engine.dispose()
+
+
+def test_a_kept_page_answers_head_and_each_encoding_as_rendered(app, make_article):
+    make_article("Harbour reopens", slug="harbour")
+    plain = reader_get(app, "/articles/harbour")
+    zipped = reader_get(app, "/articles/harbour", headers={"Accept-Encoding": "gzip"})
+    with counted(app) as statements:
+        again = reader_get(app, "/articles/harbour", headers={"Accept-Encoding": "gzip"})
+        head = app.test_client().head("/articles/harbour")
+    assert statements == []
+    assert zipped.headers["Content-Encoding"] == again.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(again.data) == plain.data
+    assert head.status_code == 200 and head.data == b""
+    assert head.headers["ETag"] == plain.headers["ETag"]
+
+
+def test_pages_are_kept_apart_by_scheme_behind_a_proxy(app, make_article):
+    """Feeds carry absolute addresses: an https reader never gets the http rendering."""
+    make_article("Harbour reopens", slug="harbour")
+    config = dict(app.config, PROXY_FIX=1)
+    behind = create_app(config)
+    plain = reader_get(behind, "/feed.xml").text
+    secure = reader_get(behind, "/feed.xml", headers={"X-Forwarded-Proto": "https"}).text
+    assert "http://localhost/articles/harbour" in plain
+    assert "https://localhost/articles/harbour" in secure
+    with behind.app_context():
+        db.engine.dispose()
+
+
+def test_a_reader_with_other_cookies_still_gets_the_kept_page(app, make_article):
+    make_article("Harbour reopens", slug="harbour")
+    reader_get(app, "/latest")
+    reader = app.test_client()
+    reader.set_cookie("theme", "dark")
+    with counted(app) as statements:
+        assert reader.get("/latest").status_code == 200
+    assert statements == []
+
+
+def test_a_kept_fragment_keeps_its_htmx_headers(app, make_article):
+    make_article("Harbour ferry", slug="harbour")
+    live = {"HX-Request": "true"}
+    first = reader_get(app, "/search/results?q=harbour", headers=live)
+    with counted(app) as statements:
+        again = reader_get(app, "/search/results?q=harbour", headers=live)
+    assert statements == []
+    assert again.headers["HX-Replace-Url"] == first.headers["HX-Replace-Url"] == "/search?q=harbour"
+    assert again.data == first.data
