@@ -9,7 +9,7 @@ from typing import Any, ClassVar, Self
 import sqlalchemy as sa
 from flask_login import UserMixin
 from slugify import slugify
-from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
+from sqlalchemy.orm import Mapped, defer, mapped_column, relationship, selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from blog import content
@@ -146,6 +146,10 @@ class Article(db.Model):
     __table_args__ = (
         sa.Index("ix_articles_status_published_at", "status", "published_at"),
         sa.Index("ix_articles_featured_status_published_at", "featured", "status", "published_at"),
+        # A section's or an author's listing, newest first, read in index order: any page of it
+        # costs a walk of index entries, never a sort of the section's or author's rows.
+        sa.Index("ix_articles_section_status_published_at", "section_id", "status", "published_at"),
+        sa.Index("ix_articles_author_status_published_at", "author_id", "status", "published_at"),
         sa.Index("ix_articles_updated_at", "updated_at"),
     )
 
@@ -157,8 +161,8 @@ class Article(db.Model):
     body: Mapped[str] = mapped_column(sa.Text, default="")
     body_html: Mapped[str] = mapped_column(sa.Text, default="")
     toc: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
-    author_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
-    section_id: Mapped[int | None] = mapped_column(sa.ForeignKey("sections.id"), index=True)
+    author_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    section_id: Mapped[int | None] = mapped_column(sa.ForeignKey("sections.id"))
     featured: Mapped[bool] = mapped_column(default=False)
     status: Mapped[str] = mapped_column(sa.String(10), default="draft")
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -272,6 +276,25 @@ class Article(db.Model):
             .where(cls.status == "published", cls.published_at <= utcnow())
             .order_by(cls.published_at.desc(), cls.id.desc())
             .options(selectinload(cls.author), selectinload(cls.section))
+        )
+
+    @classmethod
+    def teasers(cls, ids: sa.ScalarSelect[int]) -> sa.Select[tuple[Article]]:
+        """The articles whose ids ``ids`` selects, newest first, without their bodies.
+
+        Selected by primary key alone, so the database reads just these rows.
+        """
+        return (
+            sa.select(cls)
+            .where(cls.id.in_(ids))
+            .order_by(cls.published_at.desc(), cls.id.desc())
+            .options(
+                selectinload(cls.author),
+                selectinload(cls.section),
+                defer(cls.body),
+                defer(cls.body_html),
+                defer(cls.toc),
+            )
         )
 
     @classmethod
