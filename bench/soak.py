@@ -13,10 +13,7 @@ import random
 import re
 import secrets
 import shlex
-import signal
-import socket
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import threading
@@ -30,9 +27,9 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import quote, urlencode, urlsplit
 
-ROOT = Path(__file__).resolve().parent.parent
+from demo_site import HOST, demo_instance, flask_command, free_port, start_server, stop_server, tail
+
 REPORT = Path(__file__).resolve().parent / "SOAK.md"
-HOST = "127.0.0.1"
 TIMEOUT = 30.0  # seconds a client waits for an answer before counting a connection error
 LOCKED = b"database is locked"
 KINDS = ("page", "sidebar", "search", "sign-in", "form", "preview", "save", "new draft")
@@ -375,65 +372,6 @@ def run_client(role: Role, client: Client, site: Site, seed: int, stop: threadin
         client.close()
 
 
-def flask_command(env: dict[str, str], *args: str) -> None:
-    """Run ``flask --app app ARGS`` on the throwaway instance; stop with its output on failure."""
-    command = [sys.executable, "-m", "flask", "--app", "app", *args]
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"soak: flask {args[0]} failed:\n{done.stdout}{done.stderr}")
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
-
-
-def start_server(
-    env: dict[str, str], port: int, workers: int, log: Path
-) -> subprocess.Popen[bytes]:
-    """Start gunicorn as production does and wait until /healthz answers."""
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--bind",
-        f"{HOST}:{port}",
-        "--workers",
-        str(workers),
-    ]
-    command += ["--no-control-socket", "--error-logfile", str(log), "app:app"]
-    # A session of its own: Ctrl-C reaches only this script, which then stops the server cleanly.
-    server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
-    probe = Client(port)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and server.poll() is None:
-        answer = probe.request("", "GET", "/healthz")
-        if answer is not None and answer.status == 200:
-            return server
-        time.sleep(0.2)
-    stop_server(server)
-    raise SystemExit(f"soak: gunicorn did not start:\n{tail(log)}")
-
-
-def stop_server(server: subprocess.Popen[bytes]) -> None:
-    """Stop gunicorn gracefully (SIGTERM), killing it if that takes too long or is cut short."""
-    if server.poll() is None:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=35)
-        except (subprocess.TimeoutExpired, KeyboardInterrupt):
-            server.kill()
-            server.wait()
-
-
-def tail(log: Path, lines: int = 40) -> str:
-    """The end of the server's log."""
-    text = log.read_text(errors="replace") if log.exists() else ""
-    return "\n".join(text.splitlines()[-lines:])
-
-
 def percentile_ms(ordered: list[float], share: float) -> str:
     """The nearest-rank percentile of sorted seconds, in milliseconds ("-" for none)."""
     if not ordered:
@@ -523,13 +461,7 @@ def report(
 def soak(args: argparse.Namespace, folder: Path) -> int:
     """Set up the instance and server, run the clients, write the report; the exit status."""
     busy = os.getloadavg()[0]  # other work on the machine skews the figures
-    env = os.environ | {
-        "FLASK_SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'soak.db'}",
-        "FLASK_MEDIA_DIR": str(folder / "media"),
-        "FLASK_SECRET_KEY": "soak-" + secrets.token_urlsafe(32),
-    }
-    flask_command(env, "init-db")
-    flask_command(env, "seed-demo")
+    env = demo_instance(folder, "soak")
     accounts = [(f"soak-editor-{n}", secrets.token_urlsafe(18)) for n in range(1, args.editors + 1)]
     for username, password in accounts:
         flask_command(env, "create-user", username, "--role", "editor", "--password", password)

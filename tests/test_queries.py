@@ -21,6 +21,13 @@ PAGES = [
     "/articles/story-1",
     "/sidebars/latest",
     "/sidebars/featured",
+    "/feed.xml",
+    "/feed.rss",
+    "/sections/local/feed.xml",
+    "/tags/harbour/feed.rss",
+    "/authors/writer-1/feed.xml",
+    "/search?q=story",
+    "/search/results?q=story",
 ]
 
 
