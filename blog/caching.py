@@ -141,9 +141,7 @@ class PageCache:
         # under the stamp it started from, which the change has already retired.
         key = self._key(environ)
         page: KeptPage | None = self.store.get(key)
-        if page is not None and not (
-            page.next_publication and page.next_publication <= utcnow()
-        ):
+        if page is not None and not (page.next_publication and page.next_publication <= utcnow()):
             return self._replay(page, environ, start_response)
         sent: list[Any] = []
 
