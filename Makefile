@@ -7,7 +7,7 @@ PORT ?= 5000
 # System packages come from apt; as root directly, otherwise through sudo.
 APT := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: run test soak lint format install dev-install system-python browser
+.PHONY: run test soak bench lighthouse lint format install dev-install system-python browser
 
 $(VENV)/.installed: pyproject.toml | system-python
 	python3 -m venv $(VENV)
@@ -43,6 +43,21 @@ test: dev-install browser
 # 60 s of readers, sidebars, searches and editors against gunicorn; writes bench/SOAK.md.
 soak: dev-install
 	$(PY) bench/soak.py $(SOAK_ARGS)
+
+# Reader pages under wrk at 1,000 and 100,000 articles against a ceiling, page weight and
+# budgets; writes its part of bench/RESULTS.md and fails when a budget does.
+bench: dev-install browser
+	@command -v wrk >/dev/null || { $(APT) update -qq && $(APT) install -y -qq wrk; }
+	$(PY) -m bench.bench $(BENCH_ARGS)
+
+bench/node_modules/.installed: bench/package-lock.json
+	@command -v npm >/dev/null || { $(APT) update -qq && $(APT) install -y -qq nodejs npm; }
+	cd bench && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Lighthouse (mobile) on the front page and an article; writes its part of bench/RESULTS.md.
+lighthouse: dev-install browser bench/node_modules/.installed
+	$(PY) bench/lighthouse.py $(LIGHTHOUSE_ARGS)
 
 lint: dev-install
 	$(VENV)/bin/ruff check .

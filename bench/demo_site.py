@@ -18,11 +18,14 @@ PROGRAM = Path(sys.argv[0]).stem  # names the script in its error messages
 
 
 def demo_instance(folder: Path, name: str) -> dict[str, str]:
-    """The environment of a new site in ``folder`` (database, media, secret key), demo added."""
+    """The environment of a new site in ``folder`` (database, media, secret key, content stamp),
+    demo added.
+    """
     env = os.environ | {
         "FLASK_SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / f'{name}.db'}",
         "FLASK_MEDIA_DIR": str(folder / "media"),
         "FLASK_SECRET_KEY": f"{name}-" + secrets.token_urlsafe(32),
+        "FLASK_CACHE_STAMP_FILE": str(folder / f"{name}.stamp"),
     }
     flask_command(env, "init-db")
     flask_command(env, "seed-demo")

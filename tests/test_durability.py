@@ -121,7 +121,7 @@ def serve(app: Flask, tmp_path: Path) -> Iterator[Callable[[int], Server]]:
     def serve(workers: int) -> Server:
         log = tmp_path / "gunicorn.log"
         env = {name: value for name, value in os.environ.items() if not name.startswith("FLASK_")}
-        for name in ("SQLALCHEMY_DATABASE_URI", "MEDIA_DIR", "SECRET_KEY"):
+        for name in ("SQLALCHEMY_DATABASE_URI", "MEDIA_DIR", "SECRET_KEY", "CACHE_STAMP_FILE"):
             env[f"FLASK_{name}"] = app.config[name]
         command = [sys.executable, "-m", "gunicorn", "--bind", "127.0.0.1:0"]
         command += ["--workers", str(workers), "--no-control-socket", "app:app"]
