@@ -78,7 +78,9 @@ def init_app(app: Flask, cache_control: Callable[[datetime | None], str]) -> Non
 
 
 def keep(environ: dict[str, Any], next_publication: datetime | None) -> None:
-    """Let the page cache keep the response to this request (a reader page, for a reader)."""
+    """Let the page cache keep the response to this request, a reader page; it does when the
+    request came without a session.
+    """
     environ[KEEP] = next_publication
 
 

@@ -95,21 +95,11 @@ def _compressed(response: Response) -> Response:
     return response
 
 
-def _reader() -> bool:
-    """Whether the request carries no session: a reader, whose pages are everyone's."""
-    cookies = request.cookies
-    config = current_app.config
-    return (
-        config["SESSION_COOKIE_NAME"] not in cookies
-        and config.get("REMEMBER_COOKIE_NAME", "remember_token") not in cookies
-    )
-
-
 def _cache_pages(response: Response) -> Response:
     """Let caches keep reader pages briefly, revalidated by ETag (304); nothing else is shared.
 
-    A reader page asked for by a reader goes into the page cache too. Readers carry no
-    cookie; ``Vary: Cookie`` keeps a signed-in member's pages apart.
+    The page cache may keep it too (it does when no session came with the request). Readers
+    carry no cookie; ``Vary: Cookie`` keeps a signed-in member's pages apart.
     """
     if request.endpoint in {"static", "media.file"} or "Cache-Control" in response.headers:
         return response
@@ -127,7 +117,7 @@ def _cache_pages(response: Response) -> Response:
     response.headers["Cache-Control"] = page_cache_control(next_publication)
     response.vary.add("Cookie")
     response.add_etag()
-    if _reader() and "Set-Cookie" not in response.headers:
+    if "Set-Cookie" not in response.headers:
         caching.keep(request.environ, next_publication)
     return response.make_conditional(request)
 
