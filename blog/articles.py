@@ -42,9 +42,15 @@ def _page(query: sa.Select[tuple[Article]]) -> Pagination:
     )
 
 
-def _listing(template: str, query: sa.Select[tuple[Article]], heading: str, intro: str = "") -> str:
-    """A listing page: a heading, an optional line under it, and a page of teasers."""
-    return render_template(template, page=_page(query), heading=heading, intro=intro)
+def _listing(
+    template: str,
+    query: sa.Select[tuple[Article]],
+    heading: str,
+    intro: str = "",
+    feed: str | None = None,
+) -> str:
+    """A listing page: a heading, an optional line under it, a page of teasers, its feed."""
+    return render_template(template, page=_page(query), heading=heading, intro=intro, feed=feed)
 
 
 @bp.get("/")
@@ -97,7 +103,8 @@ def section(slug: str) -> ResponseReturnValue:
     """The articles of one section."""
     found = db.first_or_404(sa.select(Section).where(Section.slug == slug))
     query = Article.public().where(Article.section_id == found.id)
-    return _listing("articles/section.html", query, found.name)
+    feed = url_for("feeds.section", slug=slug, ending="xml")
+    return _listing("articles/section.html", query, found.name, feed=feed)
 
 
 @bp.get("/tags/<slug>")
@@ -105,7 +112,8 @@ def tag(slug: str) -> ResponseReturnValue:
     """The articles with one tag."""
     found = db.first_or_404(sa.select(Tag).where(Tag.slug == slug))
     query = Article.public().where(Article.tags.any(Tag.id == found.id))
-    return _listing("articles/tag.html", query, f"Tagged “{found.name}”")
+    feed = url_for("feeds.tag", slug=slug, ending="xml")
+    return _listing("articles/tag.html", query, f"Tagged “{found.name}”", feed=feed)
 
 
 @bp.get("/authors/<username>")
@@ -113,4 +121,5 @@ def author(username: str) -> ResponseReturnValue:
     """The articles of one author."""
     found = db.first_or_404(sa.select(User).where(User.username == username))
     query = Article.public().where(Article.author_id == found.id)
-    return _listing("articles/author.html", query, found.display_name)
+    feed = url_for("feeds.author", username=username, ending="xml")
+    return _listing("articles/author.html", query, found.display_name, feed=feed)
