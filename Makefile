@@ -32,6 +32,7 @@ dev-install: $(VENV)/.dev-installed
 
 run: install
 	$(FLASK) init-db
+	$(FLASK) make-renditions
 	$(FLASK) ensure-admin
 	$(FLASK) seed-demo --if-empty
 	@echo "Serving on http://$(HOST):$(PORT)/ (the newsroom is at /editor/)"

@@ -21,6 +21,8 @@ from blog import (
     feeds,
     headers,
     hx,
+    images,
+    library,
     media,
     notes,
     people,
@@ -53,6 +55,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     headers.init_app(app)
     cli.init_app(app)
     backup.init_app(app)
+    images.init_app(app)
     rerendering.init_app(app)
     search.init_app(app)
     for module in (
@@ -61,6 +64,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         search,
         sidebars,
         editor,
+        library,
         checks,
         autosave,
         notes,

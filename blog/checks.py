@@ -16,8 +16,10 @@ from flask_login import current_user
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from blog import images
 from blog.access import refusal
 from blog.auth import staff_required
+from blog.body_images import library_name
 from blog.extensions import db
 from blog.forms import MAX_BODY_CHARS, ArticleForm
 from blog.hx import fragment, is_htmx
@@ -77,6 +79,7 @@ class _Body:
     text: list[str] = field(default_factory=list)
     alts: list[str] = field(default_factory=list)
     urls: list[str] = field(default_factory=list)
+    image_srcs: list[str] = field(default_factory=list)
     images_without_alt: int = 0
 
 
@@ -96,6 +99,7 @@ class _HTMLScan(HTMLParser):
         if tag == "img":
             if values.get("src"):
                 self.body.urls.append(values["src"])
+                self.body.image_srcs.append(values["src"])
             if values.get("alt", "").strip():
                 self.body.alts.append(values["alt"])
             else:
@@ -134,6 +138,7 @@ def _inline_text(children: list[Token], body: _Body) -> Iterator[str]:
             in_autolink = False
         elif token.type == "image":
             body.urls.append(str(token.attrs.get("src", "")))
+            body.image_srcs.append(str(token.attrs.get("src", "")))
             if token.content.strip():
                 body.alts.append(token.content)
             else:
@@ -205,7 +210,7 @@ def _headline_owner(title: str, article: Article | None) -> Article | None:
 
 
 def _body_problems(body: _Body) -> Iterator[Problem]:
-    """An empty or very short body, images without alt text, links that will not work."""
+    """An empty or very short body, images without alt text or not in the library, bad links."""
     words = sum(len(_WORD.findall(text)) for text in body.text)
     if words == 0:
         yield Problem("empty-body", "The body is empty.", True, "body")
@@ -223,6 +228,19 @@ def _body_problems(body: _Body) -> Iterator[Problem]:
             f"{_count(body.images_without_alt, 'image')} without alt text: describe each one, "
             "as in ![What it shows](image.jpg).",
             True,
+            "body",
+        )
+    missing = [
+        src
+        for src in dict.fromkeys(body.image_srcs)
+        if (name := library_name(src)) is not None and images.stored(name) is None
+    ]
+    if missing:
+        yield Problem(
+            "missing-image",
+            f"{_count(len(missing), 'image')} not in the media library, shown as alt text only: "
+            + _listed([_shorten(src) for src in missing]),
+            False,
             "body",
         )
     urls = list(dict.fromkeys(body.urls))

@@ -1,4 +1,4 @@
-"""The body pipeline, run once at save time: Markdown, sanitizing, heading ids, contents."""
+"""The body pipeline, run once at save time: Markdown, sanitizing, heading ids, images, contents."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore
 from slugify import slugify
 
+from blog.body_images import place_images
 from blog.sanitize import clean, compact_url
 from blog.treewalker import TreeWalker
 
@@ -55,7 +56,7 @@ def render(source: str, lead: str = "") -> Rendered:
     """
     fragment = html5lib.parseFragment(clean(_markdown.render(source)), namespaceHTMLElements=True)
     toc = _number_headings(fragment)
-    _link_external_images(fragment)
+    place_images(fragment)
     _mark_external_links(fragment)
     if lead:
         _open_with_lead(fragment, lead)
@@ -95,22 +96,6 @@ def _mark_external_links(fragment: ElementTree.Element) -> None:
     for link in fragment.iter(f"{_NS}a"):
         if _external(link.get("href", "")):
             link.set("rel", EXTERNAL_REL)
-
-
-def _link_external_images(fragment: ElementTree.Element) -> None:
-    """Turn images from other sites into links to them.
-
-    Readers' browsers never fetch from another site (no tracking, and the page's
-    Content-Security-Policy allows images from this site only).
-    """
-    for parent in list(fragment.iter()):
-        for index, image in enumerate(list(parent)):
-            if image.tag != f"{_NS}img" or not _external(image.get("src", "")):
-                continue
-            link = ElementTree.Element(f"{_NS}a", {"href": image.get("src", "")})
-            link.text = image.get("alt") or "Image"
-            link.tail = image.tail
-            parent[index] = link
 
 
 def _open_with_lead(fragment: ElementTree.Element, lead: str) -> None:

@@ -119,7 +119,8 @@ def _permanent_id(article: Article) -> str:
 
 
 def _absolute_links(html: str, base: str) -> str:
-    """``html`` with relative link and image URLs resolved against ``base``.
+    """``html`` with relative link and image URLs resolved against ``base``, each picture as
+    its one image.
 
     A feed reader shows the content away from the site, where ``/media/…`` leads nowhere.
     The stored HTML was sanitized at save time; lxml writes it back as it was but for the URLs.
@@ -129,7 +130,30 @@ def _absolute_links(html: str, base: str) -> str:
         if isinstance(part, str):  # text before the first element
             parts.append(escape(part, quote=False))
             continue
+        _single_images(part)
         # A URL urljoin cannot read (``http://[x``) stays as it was rather than failing the feed.
         part.make_links_absolute(base, resolve_base_href=False, handle_failures="ignore")
         parts.append(lxml.html.tostring(part, encoding="unicode"))
     return "".join(parts)
+
+
+def _single_images(element: lxml.html.HtmlElement) -> None:
+    """Each ``<picture>`` under ``element`` (itself included) as its ``<img>`` alone.
+
+    Feed readers show pictures away from the page's layout, and lxml neither resolves
+    ``srcset`` nor knows ``<source>`` as an empty element; the image's own ``src`` is enough.
+    """
+    for picture in list(element.iter("picture")):
+        image = picture.find(".//img")
+        if image is None:
+            picture.drop_tree()
+            continue
+        for name in ("srcset", "sizes"):
+            image.attrib.pop(name, None)
+        image.tail = picture.tail
+        if picture is element:  # a picture at the top of the fragment
+            picture.clear()
+            picture.tag, picture.text = "img", None
+            picture.attrib.update(image.attrib)
+            continue
+        picture.getparent().replace(picture, image)

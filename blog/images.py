@@ -1,4 +1,12 @@
-"""Uploaded images: checked with Pillow, stored under a content-hash name, served from MEDIA_DIR."""
+"""Uploaded images: checked and cleaned with Pillow, stored with their renditions in MEDIA_DIR.
+
+An upload is decoded, turned as its EXIF orientation says and encoded again, which leaves
+every piece of metadata behind (EXIF with GPS and serial numbers, XMP, IPTC, comments) but
+the ICC colour profile. The cleaned file is named after its content hash. Renditions 480,
+960 and 1600 pixels wide (never wider than the original) in WebP and in the original's format
+are made at the same time; their names derive from the original's, so markup needs no lookup.
+Animated GIF, WebP and PNG images stay animated, renditions included.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +15,42 @@ import os
 import re
 import tempfile
 import warnings
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from flask import current_app
-from PIL import Image, UnidentifiedImageError
+import click
+from flask import Flask, current_app, url_for
+from flask.cli import with_appcontext
+from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
-# MPO is the JPEG variant many phone cameras write.
+# MPO is the JPEG variant many phone cameras write; only its first picture is kept.
 FORMATS = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
+ENCODERS = {"jpg": "JPEG", "png": "PNG", "webp": "WEBP", "gif": "GIF"}
+MIMETYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif"}
+WIDTHS = (480, 960, 1600)
+# The kept original is the source of any later rendition, so it loses less than they do.
+ORIGINAL_OPTIONS: dict[str, dict[str, Any]] = {
+    "jpg": {"quality": 90, "optimize": True},
+    "png": {},
+    "webp": {"quality": 90},
+    "gif": {},
+}
+RENDITION_OPTIONS: dict[str, dict[str, Any]] = {
+    "jpg": {"quality": 82, "optimize": True, "progressive": True},
+    "png": {},
+    "webp": {"quality": 80},
+    "gif": {},
+}
 # EXIF orientations that turn the picture a quarter: browsers show it with sides swapped.
 QUARTER_TURNS = {5, 6, 7, 8}
 ORIENTATION = 0x0112
+# An original; the only names a form may refer to.
 NAME = re.compile(r"^[0-9a-f]{32}\.(jpg|png|webp|gif)$")
+# An original or a rendition (its width after the hash); the only names /media serves.
+FILE_NAME = re.compile(r"^[0-9a-f]{32}(-[1-9][0-9]{0,4})?\.(jpg|png|webp|gif)$")
 
 
 class ImageRejected(ValueError):
@@ -29,11 +59,43 @@ class ImageRejected(ValueError):
 
 @dataclass(frozen=True)
 class StoredImage:
-    """A stored upload: its file name under MEDIA_DIR and its pixel size."""
+    """A stored upload: its file name under MEDIA_DIR and its pixel size as shown."""
 
     name: str
     width: int
     height: int
+
+
+@dataclass(frozen=True)
+class Rendition:
+    """A smaller copy of a stored image, in WebP or in the original's format."""
+
+    name: str
+    width: int
+    height: int
+    mimetype: str
+
+
+@dataclass
+class _Picture:
+    """Decoded, upright frames without metadata, and what it takes to encode them again."""
+
+    extension: str
+    frames: list[Image.Image]
+    durations: list[int] = field(default_factory=list)
+    loop: int | None = None
+    icc_profile: bytes | None = None
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.frames[0].size
+
+
+def init_app(app: Flask) -> None:
+    """Add the template helpers of ``macros/images.html`` and ``make-renditions``."""
+    app.add_template_global(picture_sources)
+    app.add_template_filter(srcset)
+    app.cli.add_command(make_renditions_command)
 
 
 def media_dir() -> Path:
@@ -42,23 +104,24 @@ def media_dir() -> Path:
 
 
 def store(stream: BinaryIO) -> StoredImage:
-    """Check that ``stream`` holds a JPEG, PNG, WebP or GIF image and store it."""
-    data = stream.read()
+    """Store the JPEG, PNG, WebP or GIF image in ``stream``, cleaned, with its renditions."""
+    limit = current_app.config["IMAGE_MAX_BYTES"]
+    data = stream.read(limit + 1)
     if not data:
         raise ImageRejected("The file is empty.")
-    width, height, kind = _inspect(data)
-    name = f"{hashlib.sha256(data).hexdigest()[:32]}.{FORMATS[kind]}"
+    if len(data) > limit:
+        most = f"{limit / 2**20:g} MB" if limit >= 2**20 else f"{limit:,} bytes"
+        raise ImageRejected(f"The file is larger than {most}; upload a smaller one.")
+    picture = _decode(data)
+    original = _encode(picture, picture.extension, ORIGINAL_OPTIONS)
+    name = f"{hashlib.sha256(original).hexdigest()[:32]}.{picture.extension}"
+    image = StoredImage(name, *picture.size)
     folder = media_dir()
     if not (folder / name).exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        # A private temporary file, then an atomic rename: two identical uploads at once
-        # each write their own file and either rename wins with the same bytes.
-        fd, partial = tempfile.mkstemp(dir=folder, suffix=".part")
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-        os.chmod(partial, 0o644)
-        os.replace(partial, folder / name)
-    return StoredImage(name, width, height)
+        # The original comes last: once it is there, so are its renditions.
+        _make_renditions(picture, image, folder)
+        _write(folder / name, original)
+    return image
 
 
 def stored(name: str) -> StoredImage | None:
@@ -72,30 +135,204 @@ def stored(name: str) -> StoredImage | None:
         return None
 
 
+def renditions(image: StoredImage) -> list[Rendition]:
+    """The renditions of ``image``, WebP first, each kind narrowest first."""
+    stem, extension = image.name.rsplit(".", 1)
+    kinds = ["webp"] if extension == "webp" else ["webp", extension]
+    widths = sorted({min(width, image.width) for width in WIDTHS})
+    return [
+        Rendition(
+            f"{stem}-{width}.{kind}",
+            width,
+            max(1, round(image.height * width / image.width)),
+            MIMETYPES[kind],
+        )
+        for kind in kinds
+        for width in widths
+    ]
+
+
+@dataclass(frozen=True)
+class PictureSources:
+    """What a ``<picture>`` of an image lists: WebP renditions in its ``<source>`` (none when
+    the image is itself WebP), the others in its ``<img>``, each narrowest first.
+    """
+
+    webp: list[Rendition]
+    img: list[Rendition]
+
+
+def picture_sources(name: str, width: int, height: int) -> PictureSources:
+    """The renditions of the stored image ``name`` (``width`` by ``height``) for a picture."""
+    made = renditions(StoredImage(name, width, height))
+    webp = [item for item in made if item.mimetype == MIMETYPES["webp"]]
+    others = [item for item in made if item.mimetype != MIMETYPES["webp"]]
+    return PictureSources(webp, others) if others else PictureSources([], webp)
+
+
+def srcset(items: list[Rendition]) -> str:
+    """A ``srcset`` value listing ``items`` by width."""
+    return ", ".join(f"{url_for('media.file', name=item.name)} {item.width}w" for item in items)
+
+
+def make_missing_renditions() -> Iterator[tuple[str, int | str]]:
+    """Make the renditions that stored originals lack; yield each name with a count or a problem.
+
+    Originals are never rewritten: their names are their hashes, and pages link to them.
+    """
+    folder = media_dir()
+    for path in sorted(folder.glob("*")) if folder.is_dir() else []:
+        if not NAME.match(path.name):
+            continue
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                with Image.open(path) as opened:
+                    image = StoredImage(path.name, *_shown_size(opened))
+            missing = [r for r in renditions(image) if not (folder / r.name).exists()]
+            if missing:
+                _make_renditions(_decode(path.read_bytes()), image, folder, missing)
+        except ImageRejected as error:
+            yield path.name, str(error)
+        except (OSError, Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+            yield path.name, f"not readable ({error})"
+        else:
+            yield path.name, len(missing)
+
+
+@click.command("make-renditions")
+@with_appcontext
+def make_renditions_command() -> None:
+    """Make the missing renditions of stored images (uploaded before renditions existed)."""
+    made = completed = 0
+    for name, result in make_missing_renditions():
+        if isinstance(result, str):
+            click.echo(f"{name}: skipped, {result}", err=True)
+        else:
+            made, completed = made + result, completed + bool(result)
+    click.echo(f"Made {made} renditions of {completed} images.")
+
+
+def _make_renditions(
+    picture: _Picture, image: StoredImage, folder: Path, wanted: list[Rendition] | None = None
+) -> None:
+    """Write the renditions of ``picture`` (stored as ``image``), or the ``wanted`` ones."""
+    folder.mkdir(parents=True, exist_ok=True)
+    wanted = renditions(image) if wanted is None else wanted
+    # A grey or CMYK profile would be wrong for the RGB renditions.
+    rgb = picture.frames[0].mode in {"RGB", "RGBA", "P", "PA"}
+    for width in sorted({rendition.width for rendition in wanted}):
+        alike = [rendition for rendition in wanted if rendition.width == width]
+        size = (width, alike[0].height)
+        smaller = _Picture(
+            picture.extension,
+            [
+                _without_info(_rgb(frame).resize(size, Image.Resampling.LANCZOS, reducing_gap=3))
+                for frame in picture.frames
+            ],
+            picture.durations,
+            picture.loop,
+            picture.icc_profile if rgb else None,
+        )
+        for rendition in alike:
+            extension = rendition.name.rsplit(".", 1)[1]
+            _write(folder / rendition.name, _encode(smaller, extension, RENDITION_OPTIONS))
+
+
+def _decode(data: bytes) -> _Picture:
+    """Decode ``data`` into upright frames without metadata, or raise ImageRejected."""
+    limit = current_app.config["MAX_IMAGE_PIXELS"]
+    too_large = f"The image is too large: at most {limit:,} pixels."
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(BytesIO(data)) as image:
+                if image.format not in FORMATS:
+                    raise ImageRejected(
+                        f"This is a {image.format} file; upload a JPEG, PNG, WebP or GIF image."
+                    )
+                animated = image.format != "MPO" and getattr(image, "is_animated", False)
+                count = image.n_frames if animated else 1
+                if image.width * image.height * count > limit:
+                    raise ImageRejected(too_large)
+                picture = _Picture(
+                    FORMATS[image.format], [], loop=image.info.get("loop") if animated else None
+                )
+                icc = image.info.get("icc_profile")
+                picture.icc_profile = icc if isinstance(icc, bytes) and icc else None
+                for frame in ImageSequence.Iterator(image) if animated else [image]:
+                    picture.durations.append(int(frame.info.get("duration", 100)))
+                    # exif_transpose decodes every byte: truncated and corrupt files fail here.
+                    upright = ImageOps.exif_transpose(frame)
+                    picture.frames.append(
+                        _without_info(upright.convert("RGBA") if animated else upright)
+                    )
+    except ImageRejected:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise ImageRejected(too_large) from error
+    except UnidentifiedImageError as error:
+        if b"<svg" in data[:4096].lower():
+            raise ImageRejected(
+                "SVG drawings are not accepted (they can carry scripts); "
+                "upload a JPEG, PNG, WebP or GIF image."
+            ) from error
+        raise ImageRejected("This file is not a JPEG, PNG, WebP or GIF image.") from error
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ImageRejected(
+            "The image is damaged or incomplete; export or download it again."
+        ) from error
+    return picture
+
+
+def _without_info(image: Image.Image) -> Image.Image:
+    """Drop what Pillow read besides pixels (EXIF, XMP, comments); keep palette transparency."""
+    transparency = image.info.get("transparency")
+    image.info = {} if transparency is None else {"transparency": transparency}
+    return image
+
+
+def _rgb(frame: Image.Image) -> Image.Image:
+    """``frame`` in RGB, or RGBA when it has transparency: what resizing and WebP need."""
+    if frame.mode in {"RGB", "RGBA"}:
+        return frame
+    return frame.convert("RGBA" if frame.has_transparency_data else "RGB")
+
+
+def _encode(picture: _Picture, extension: str, options: dict[str, dict[str, Any]]) -> bytes:
+    """``picture`` encoded as ``extension`` with no metadata but its colour profile."""
+    first, *rest = picture.frames
+    settings = dict(options[extension])
+    if picture.icc_profile and extension != "gif":
+        settings["icc_profile"] = picture.icc_profile
+    if rest:
+        settings.update(save_all=True, append_images=rest, duration=picture.durations)
+        if picture.loop is not None:
+            settings["loop"] = picture.loop
+        elif extension == "webp":
+            settings["loop"] = 1  # WebP would repeat forever; the source played once
+        if extension == "gif":
+            settings["disposal"] = 2  # every frame is whole: nothing of the last one shows
+    buffer = BytesIO()
+    first.save(buffer, ENCODERS[extension], **settings)
+    return buffer.getvalue()
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a private temporary file and an atomic rename.
+
+    Two identical uploads at once each write their own file and either rename wins with the
+    same bytes.
+    """
+    fd, partial = tempfile.mkstemp(dir=path.parent, suffix=".part")
+    with os.fdopen(fd, "wb") as file:
+        file.write(data)
+    os.chmod(partial, 0o644)
+    os.replace(partial, path)
+
+
 def _shown_size(image: Image.Image) -> tuple[int, int]:
     """Width and height as a browser shows the image, after its EXIF orientation."""
     if image.getexif().get(ORIENTATION) in QUARTER_TURNS:
         return image.height, image.width
     return image.width, image.height
-
-
-def _inspect(data: bytes) -> tuple[int, int, str]:
-    """Return width, height and format, or raise ImageRejected."""
-    limit = current_app.config["MAX_IMAGE_PIXELS"]
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(BytesIO(data)) as image:
-                kind, (width, height) = image.format, _shown_size(image)
-                if kind not in FORMATS:
-                    raise ImageRejected("Upload a JPEG, PNG, WebP or GIF image.")
-                if width * height > limit:
-                    raise ImageRejected(f"The image is too large: at most {limit:,} pixels.")
-                image.load()  # decodes every byte: catches truncated and corrupt files
-    except ImageRejected:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise ImageRejected(f"The image is too large: at most {limit:,} pixels.") from error
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-        raise ImageRejected("This file is not a readable JPEG, PNG, WebP or GIF image.") from error
-    return width, height, kind

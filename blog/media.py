@@ -1,4 +1,4 @@
-"""Uploaded images at ``/media/<name>``."""
+"""Uploaded images and their renditions at ``/media/<name>``."""
 
 from __future__ import annotations
 
@@ -14,9 +14,12 @@ ONE_YEAR = 365 * 24 * 3600
 
 @bp.get("/<name>")
 def file(name: str) -> ResponseReturnValue:
-    """Serve an upload; its name is its content hash, so it may be cached for good."""
-    if not images.NAME.match(name):
+    """Serve an upload or a rendition; its name holds its content hash, so it is kept for good."""
+    if not images.FILE_NAME.match(name):
         abort(404)
-    response = send_from_directory(images.media_dir(), name, max_age=ONE_YEAR)
+    extension = name.rsplit(".", 1)[1]
+    response = send_from_directory(
+        images.media_dir(), name, mimetype=images.MIMETYPES[extension], max_age=ONE_YEAR
+    )
     response.cache_control.immutable = True
     return response

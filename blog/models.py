@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import sqlalchemy as sa
 from flask_login import UserMixin
@@ -15,6 +15,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from blog import content
 from blog.dates import long_date, utcnow
 from blog.extensions import db
+
+if TYPE_CHECKING:
+    from blog.images import StoredImage
 
 ROLES = ("admin", "editor", "writer")
 # What is stored; "scheduled" is a published article whose time has not come.
@@ -436,3 +439,55 @@ class AuditEvent(db.Model):
     actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
     subject: Mapped[User | None] = relationship(foreign_keys=[subject_id])
     article: Mapped[Article | None] = relationship()
+
+
+class MediaItem(db.Model):
+    """An uploaded image in the media library, with the words that describe it."""
+
+    __tablename__ = "media"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The stored file's name under MEDIA_DIR: its content hash and format.
+    name: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    width: Mapped[int]
+    height: Mapped[int]
+    alt: Mapped[str] = mapped_column(sa.String(300))
+    caption: Mapped[str] = mapped_column(sa.String(300), default="")
+    credit: Mapped[str] = mapped_column(sa.String(120), default="")
+    uploaded_by_id: Mapped[int | None] = mapped_column(
+        "uploaded_by", sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    # The library lists newest first, a page at a time, in index order.
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    uploaded_by: Mapped[User | None] = relationship()
+
+    @property
+    def hash(self) -> str:
+        """The content hash the file's name starts with, shared by its renditions."""
+        return self.name.partition(".")[0]
+
+    @classmethod
+    def keep(cls, image: StoredImage, by: User | None, **description: str) -> MediaItem:
+        """The library's item for the stored ``image``, added with ``description`` if new."""
+        item = db.session.scalar(sa.select(cls).where(cls.name == image.name))
+        if item is None:
+            item = cls(
+                name=image.name,
+                width=image.width,
+                height=image.height,
+                uploaded_by=by,
+                **description,
+            )
+            db.session.add(item)
+        return item
+
+    def users(self) -> list[Article]:
+        """The articles showing this image: as their hero, or in their body, newest first."""
+        shown = sa.or_(
+            Article.hero_image == self.name,
+            Article.body_html.contains(f"/media/{self.hash}", autoescape=True),
+        )
+        query = sa.select(Article).where(shown).order_by(Article.updated_at.desc())
+        unread = (defer(Article.body), defer(Article.body_html), defer(Article.toc))
+        return list(db.session.scalars(query.options(*unread)))

@@ -12,7 +12,7 @@ from blog import audit
 from blog.dates import clock, long_date, utcnow
 from blog.extensions import db
 from blog.forms import ArticleForm
-from blog.models import Article, Revision, Section, SlugRedirect, Tag, User
+from blog.models import Article, MediaItem, Revision, Section, SlugRedirect, Tag, User
 
 
 def save_article(
@@ -58,6 +58,9 @@ def save_article(
         article.hero_alt = form.hero_alt.data or ""
         article.hero_caption = form.hero_caption.data or ""
         article.hero_credit = form.hero_credit.data or ""
+        if form.hero is not None:  # a new upload joins the media library
+            description = {"alt": article.hero_alt, "caption": article.hero_caption}
+            MediaItem.keep(form.hero, by or author, credit=article.hero_credit, **description)
         article.updated_at = at or utcnow()
         if created:
             article.created_at = article.updated_at

@@ -403,6 +403,7 @@ ROUTE_ARGUMENTS = {
     "revision_id": 1,
     "redirect_id": 1,
     "user_id": 1,
+    "item_id": 1,
     "token": "x",
     "ending": "xml",
 }

@@ -305,13 +305,3 @@ def test_many_equal_headings_get_consecutive_ids():
 def test_a_heading_named_like_a_numbered_one_keeps_ids_unique():
     ids = [entry["id"] for entry in render("## A 2\n\n## A\n\n## A\n\n## A 2").toc]
     assert len(set(ids)) == 4
-
-
-def test_images_from_other_sites_become_links_to_them():
-    html = render("![Harbour at dawn](https://example.org/h.jpg) ![](//cdn.example/x.png)").html
-    assert "<img" not in html
-    assert (
-        '<a href="https://example.org/h.jpg" rel="noopener noreferrer">Harbour at dawn</a>' in html
-    )
-    assert '<a href="//cdn.example/x.png" rel="noopener noreferrer">Image</a>' in html
-    assert "<img" in render("![Ours](/media/0123456789abcdef0123456789abcdef.jpg)").html

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import io
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import feedparser
 import pytest
 import sqlalchemy as sa
+from PIL import Image
 
+from blog import images
 from blog.dates import utcnow
 from blog.extensions import db
 from blog.feeds import FEED_SIZE
@@ -183,24 +187,33 @@ def test_unknown_listing_or_format_is_the_404_page(client, newsroom, url):
     assert "<h1" in response.text
 
 
-def test_feed_holds_the_stored_sanitized_body_with_absolute_links(client, make_article):
+def test_feed_holds_the_stored_sanitized_body_with_absolute_links(app, client, make_article):
+    picture = io.BytesIO()
+    Image.new("RGB", (800, 600), (30, 90, 160)).save(picture, "PNG")
+    picture.seek(0)
+    with app.app_context():
+        lanterns = images.store(picture)
     article = make_article(
         "Night market",
         slug="night-market",
         body=(
             "Stalls open at six. <script>alert('feed')</script>"
             '<img src="x" onerror="alert(2)" alt="Stalls">\n\n'
-            "![Lanterns](/media/lanterns.png) See [the map](/articles/map) "
+            f"![Lanterns](/media/{lanterns.name}) See [the map](/articles/map) "
             "and [below](#h-hours).\n\n## Hours\n\nLate."
         ),
     )
+    stem = lanterns.name.removesuffix(".png")
     for ending in ("xml", "rss"):
         html = content(parse(client, f"/feed.{ending}").entries[0])
         assert "script" not in html and "alert" not in html and "onerror" not in html
-        assert '<img src="http://localhost/media/lanterns.png" alt="Lanterns">' in html
+        # A picture travels as its one image, at an absolute address.
+        image = rf'<img src="http://localhost/media/{stem}-\d+\.png"[^>]* alt="Lanterns"'
+        assert re.search(image, html)
+        assert "<source" not in html and "srcset" not in html and "<picture" not in html
         assert '<a href="http://localhost/articles/map">the map</a>' in html
         assert '<a href="http://localhost/articles/night-market#h-hours">below</a>' in html
-        assert '<img src="http://localhost/articles/x" alt="Stalls">' in html
+        assert re.search(r'<a href="http://localhost/articles/x"[^>]*>Image: Stalls</a>', html)
         assert '<h2 id="h-hours">Hours</h2>' in html
     assert "alert" not in article.body_html
 
@@ -286,7 +299,8 @@ def test_entry_opens_with_the_hero_image_at_its_absolute_address(client, make_ar
     for ending in ("xml", "rss"):
         html = content(parse(client, f"/feed.{ending}").entries[0])
         assert html.startswith('<figure class="hero">')
-        assert 'src="http://localhost/media/0123456789abcdef.jpg"' in html
+        assert 'src="http://localhost/media/0123456789abcdef-1200.jpg"' in html  # a rendition
+        assert "srcset" not in html and "<source" not in html
         assert 'alt="Scaffolding under the old bridge"' in html
         assert "<figcaption>Work starts Monday." in html
 

@@ -12,6 +12,7 @@ database as it was; an allowed change makes the change its action names.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -23,13 +24,14 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from PIL import Image
 from werkzeug.security import generate_password_hash
 from werkzeug.test import TestResponse
 
 from blog.auth import set_password_url
 from blog.dates import local, utcnow
 from blog.extensions import db
-from blog.models import Article, Autosave, SlugRedirect, User
+from blog.models import Article, Autosave, MediaItem, SlugRedirect, User
 from blog.saving import keep_revision
 from tests.conftest import PASSWORD, body_for, csrf_token
 
@@ -78,6 +80,7 @@ class World:
     redirect_id: int = 0  # an old address of the article
     link: str = ""  # a set-password link
     tomorrow: str = ""  # a publication time tomorrow, as the form takes it
+    media_id: int = 0  # an image of the media library
 
 
 # --- what each action sends, and the change it makes when allowed -------------------------------
@@ -186,6 +189,19 @@ def own_copy(article: bool) -> Callable[[Snapshot, Snapshot, World], bool]:
     )
 
 
+def in_library(suffix: str) -> Callable[[World], str]:
+    """The library image's address, ending in ``suffix``."""
+    return lambda w: f"/editor/media/{w.media_id}/{suffix}"
+
+
+def jpeg() -> io.BytesIO:
+    """A small JPEG file to upload."""
+    file = io.BytesIO()
+    Image.new("RGB", (32, 24), (200, 120, 40)).save(file, "JPEG")
+    file.seek(0)
+    return file
+
+
 def new_password(before: Snapshot, after: Snapshot, w: World) -> bool:
     """Whether the member acted on has another password (hash) now."""
     return (
@@ -194,6 +210,8 @@ def new_password(before: Snapshot, after: Snapshot, w: World) -> bool:
 
 
 EDIT = "/editor/articles/<id:article_id>/edit"
+MEDIA = "/editor/media"
+MEDIA_ITEM = "/editor/media/<id:item_id>"
 NEW = "/editor/articles/new"
 PEOPLE = "/admin/people/<id:user_id>"
 SET_PASSWORD = "/auth/set-password/<token>"
@@ -366,6 +384,41 @@ ACTIONS: dict[str, Action] = {
             "body": TYPED,
             "status": "draft",
         },
+    ),
+    # The media library.
+    "media library": Action(MEDIA, "GET", "page", fixed(MEDIA)),
+    "upload image": Action(
+        MEDIA,
+        "POST",
+        "form",
+        fixed(MEDIA),
+        lambda w: {"alt": "Boats", "caption": "", "credit": "", "image": (jpeg(), "boats.jpg")},
+        lambda before, after, w: bool(rows(after, "media", alt="Boats")),
+    ),
+    "media grid": Action(f"{MEDIA}/grid", "GET", "htmx", fixed(f"{MEDIA}/grid?q=gull&page=1")),
+    "media card": Action(f"{MEDIA_ITEM}/card", "GET", "htmx", in_library("card")),
+    "media card form": Action(f"{MEDIA_ITEM}/form", "GET", "htmx", in_library("form")),
+    "describe image form": Action(f"{MEDIA_ITEM}/edit", "GET", "page", in_library("edit")),
+    "describe image": Action(
+        f"{MEDIA_ITEM}/edit",
+        "POST",
+        "form",
+        in_library("edit"),
+        lambda w: {
+            f"media-{w.media_id}-csrf_token": w.token,
+            f"media-{w.media_id}-alt": "Gulls on the pier",
+            f"media-{w.media_id}-caption": "",
+            f"media-{w.media_id}-credit": "",
+        },
+        lambda before, after, w: bool(rows(after, "media", alt="Gulls on the pier")),
+    ),
+    "delete image form": Action(f"{MEDIA_ITEM}/delete", "GET", "page", in_library("delete")),
+    "delete image": Action(
+        f"{MEDIA_ITEM}/delete",
+        "POST",
+        "form",
+        in_library("delete"),
+        effect=lambda before, after, w: not rows(after, "media", id=w.media_id),
     ),
     # People and the audit log.
     "people": Action("/admin/people", "GET", "page", fixed("/admin/people")),
@@ -757,6 +810,36 @@ MATRIX: list[tuple[str, str, str, Outcome]] = [
     (EDITOR, "checks", "published", PAGE),
     (ADMIN, "checks", "draft", PAGE),
     (DEACTIVATED, "checks", "draft", SIGNED_OUT),
+    # The media library: everyone in the newsroom finds, uploads and describes images; editors
+    # delete them, unless an article shows one (with an article's state, it is that one's hero).
+    *[
+        (role, action, "-", SIGNED_OUT if role in (ANON, DEACTIVATED) else outcome)
+        for action, outcome in (
+            ("media library", PAGE),
+            ("upload image", DONE),
+            ("media grid", PAGE),
+            ("media card", PAGE),
+            ("media card form", PAGE),
+            ("describe image form", PAGE),
+            ("describe image", DONE),
+        )
+        for role in (ANON, WRITER, EDITOR, ADMIN, DEACTIVATED)
+    ],
+    (ANON, "delete image form", "-", SIGNED_OUT),
+    (WRITER, "delete image form", "-", FORBIDDEN),
+    (EDITOR, "delete image form", "-", PAGE),
+    (EDITOR, "delete image form", "published", PAGE),
+    (ADMIN, "delete image form", "-", PAGE),
+    (DEACTIVATED, "delete image form", "-", SIGNED_OUT),
+    (ANON, "delete image", "-", SIGNED_OUT),
+    (WRITER, "delete image", "-", FORBIDDEN),
+    (OWN, "delete image", "draft", FORBIDDEN),
+    (EDITOR, "delete image", "-", DONE),
+    (EDITOR, "delete image", "published", CONFLICT),
+    (EDITOR, "delete image", "trash", CONFLICT),
+    (ADMIN, "delete image", "-", DONE),
+    (ADMIN, "delete image", "draft", CONFLICT),
+    (DEACTIVATED, "delete image", "-", SIGNED_OUT),
     # People and the audit log: admins only.
     *[
         (role, action, "-", SIGNED_OUT if role in (ANON, DEACTIVATED) else FORBIDDEN)
@@ -867,6 +950,20 @@ def add_member(app: Flask, username: str, role: str, active: bool = True) -> Use
         return user
 
 
+def add_image(app: Flask, hero_of: int) -> int:
+    """An image of the library, the hero of article ``hero_of`` when there is one; its id."""
+    with app.app_context():
+        image = MediaItem(name=f"{'0' * 31}1.jpg", width=32, height=24, alt="Gulls")
+        db.session.add(image)
+        if hero_of:
+            # Not through the ORM: the article's version stays as the case wrote it.
+            db.session.execute(
+                sa.update(Article).where(Article.id == hero_of).values(hero_image=image.name)
+            )
+        db.session.commit()
+        return image.id
+
+
 def sign_in(client: FlaskClient, username: str) -> None:
     """Sign ``client`` in through the form."""
     token = csrf_token(client, "/auth/login")
@@ -928,6 +1025,8 @@ def set_up(
         world = write_article(app, make_article, author, state)
     if action in ON_TARGET:
         world.target_id = add_member(app, "target", "writer", active=action != "reactivate").id
+    if ACTIONS[action].rule.startswith(MEDIA_ITEM):
+        world.media_id = add_image(app, hero_of=world.article_id)
     actor = None
     if role != ANON:
         username, account_role = ACCOUNTS[role]

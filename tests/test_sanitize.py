@@ -420,10 +420,10 @@ def test_image_keeps_src_alt_title_width_and_height() -> None:
     }
 
 
-def test_markdown_image_keeps_src_and_alt() -> None:
-    image = only(parse(rendered("![Kyiv at dusk](/media/kyiv.jpg)")), "img")
-    assert image.get("src") == "/media/kyiv.jpg"
-    assert image.get("alt") == "Kyiv at dusk"
+def test_markdown_image_from_another_site_becomes_a_link_named_by_its_alt() -> None:
+    link = only(parse(rendered("![Kyiv at dusk](https://example.org/kyiv.jpg)")), "a")
+    assert link.get("href") == "https://example.org/kyiv.jpg"
+    assert "".join(link.itertext()) == "Image: Kyiv at dusk"
 
 
 @pytest.mark.parametrize("value", ["100%", "10px", "1e3", "-1", "123456", "10 onerror"])
