@@ -23,13 +23,14 @@ from blog.dates import clock, local, long_date, utcnow
 from blog.extensions import csrf, db
 from blog.forms import MAX_BODY_CHARS, ArticleForm
 from blog.hx import fragment, hx_redirect
-from blog.models import STATES, Article, Section, User
+from blog.models import STATES, Article, MediaItem, Section, User
 from blog.saving import keep_revision, save_article, unique_slug, unpublish_article
 from blog.site import small_int
 
 bp = Blueprint("editor", __name__, url_prefix="/editor")
 
 DASHBOARD_SIZE = 50
+HERO_CHOICES = 12  # the newest library images offered as the hero; the library has them all
 # The dashboard's names for the articles in each state (its counts), and a row's label.
 STATE_NAMES = dict(
     zip(STATES, ("Drafts", "In review", "Scheduled", "Published", "Trash"), strict=True)
@@ -249,6 +250,8 @@ def _form_page(form: ArticleForm, article: Article | None) -> ResponseReturnValu
     sections = db.session.scalars(sa.select(Section.name).order_by(Section.name))
     context = {"form": form, "article": article, "preview": preview, "sections": sections}
     context["autosave"] = autosave.offer(article)
+    newest = sa.select(MediaItem).order_by(MediaItem.created_at.desc()).limit(HERO_CHOICES)
+    context["library"] = db.session.scalars(newest)
     return render_template("editor/edit.html", **context), 422 if form.errors else 200
 
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from flask import current_app
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -25,7 +26,8 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import HiddenInput
 
 from blog import images
-from blog.models import STATUSES, Article
+from blog.extensions import db
+from blog.models import STATUSES, Article, MediaItem
 
 if TYPE_CHECKING:
     from blog.checks import Problem
@@ -97,6 +99,7 @@ class ArticleForm(FlaskForm):
     )
     hero_image = FileField("Hero image", description="JPEG, PNG, WebP or GIF.")
     hero_upload = HiddenField()
+    hero_from_library = StringField("Or choose one from the media library")
     remove_hero = BooleanField("Remove the hero image")
     hero_alt = StringField(
         "Alt text",
@@ -223,11 +226,28 @@ class ArticleForm(FlaskForm):
             except images.ImageRejected as error:
                 raise ValidationError(str(error)) from error
             self.hero_upload.data = self.hero.name
+        elif self.hero_from_library.data:
+            self._from_library(self.hero_from_library.data)
         elif self.hero_upload.data:
             self.hero = images.stored(self.hero_upload.data)
             if self.hero is None:
                 self.hero_upload.data = ""
                 raise ValidationError("The earlier upload is gone; choose the file again.")
+
+    def _from_library(self, name: str) -> None:
+        """The library image ``name`` as the hero; its description fills the fields left empty."""
+        item = db.session.scalar(sa.select(MediaItem).where(MediaItem.name == name))
+        self.hero = images.stored(name) if item is not None else None
+        if self.hero is None:
+            self.hero_from_library.data = ""
+            raise ValidationError("That image is no longer in the library; choose another.")
+        self.hero_upload.data = name
+        for field, described in (
+            (self.hero_alt, item.alt),
+            (self.hero_caption, item.caption),
+            (self.hero_credit, item.credit),
+        ):
+            field.data = field.data or described
 
     def validate_hero_alt(self, field: StringField) -> None:
         """An image needs alt text."""

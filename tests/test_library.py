@@ -21,6 +21,7 @@ from blog.extensions import db
 from blog.library import PAGE_SIZE
 from blog.models import Article, MediaItem, User
 from tests.conftest import csrf_token
+from tests.test_editor import form_data, image_file, stored
 from tests.test_queries import counted
 from tests.test_site import assert_same_with_or_without_htmx
 
@@ -563,3 +564,44 @@ def test_the_migration_puts_every_stored_hero_in_the_library(tmp_path: Path) -> 
         ("a", "New alt", "New caption", "Ben", 1, datetime(2025, 2, 1, tzinfo=UTC), 800),
         ("b", "", "", "", 2, datetime(2025, 4, 1, tzinfo=UTC), 800),
     ]
+
+
+def library_image(app: Flask, **description: str) -> images.StoredImage:
+    """An image in the library, described."""
+    with app.app_context():
+        image = images.store(image_file())
+        MediaItem.keep(image, None, **description)
+        db.session.commit()
+    return image
+
+
+def test_an_article_takes_its_hero_from_the_library_with_its_description(app, client, auth):
+    auth.login("editor")
+    image = library_image(app, alt="Harbour at dawn", caption="Boats return.", credit="Ana Ruiz")
+    page = client.get("/editor/articles/new").text
+    assert f'name="hero_from_library" value="{image.name}"' in page
+    data = form_data(client, hero_from_library=image.name, hero_caption="Typed caption.")
+    assert client.post("/editor/articles/new", data=data).status_code == 303
+    article = stored(app, title="Council approves budget")
+    assert (article.hero_image, article.hero_width, article.hero_height) == (
+        image.name,
+        image.width,
+        image.height,
+    )
+    # What the writer typed wins; the library fills what was left empty.
+    assert (article.hero_alt, article.hero_caption, article.hero_credit) == (
+        "Harbour at dawn",
+        "Typed caption.",
+        "Ana Ruiz",
+    )
+
+
+def test_a_library_image_gone_meanwhile_brings_the_form_back_with_the_text(app, client, auth):
+    auth.login("editor")
+    library_image(app, alt="Harbour at dawn")
+    data = form_data(client, hero_from_library="0" * 32 + ".jpg", title="Kept headline")
+    response = client.post("/editor/articles/new", data=data)
+    assert response.status_code == 422
+    assert "That image is no longer in the library; choose another." in response.text
+    assert 'value="Kept headline"' in response.text
+    assert stored(app, title="Kept headline") is None
