@@ -16,6 +16,7 @@ from playwright.sync_api import (
     Browser,
     BrowserContext,
     ConsoleMessage,
+    Locator,
     Page,
     Playwright,
     Response,
@@ -180,3 +181,10 @@ def console_errors(context: BrowserContext) -> list[str]:
     context.on("console", on_console)
     context.on("weberror", lambda error: errors.append(f"page error: {error.error}"))
     return errors
+
+
+def expect_loaded(image: Locator) -> None:
+    """``image`` has arrived and decoded: some rendition from its ``srcset``, whichever fits."""
+    expect(image).to_have_js_property("complete", True)
+    assert image.evaluate("img => img.naturalWidth") > 0
+    assert re.search(r"/media/[0-9a-f]{32}-\d+\.\w+$", image.evaluate("img => img.currentSrc"))

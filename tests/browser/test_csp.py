@@ -11,7 +11,7 @@ from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from blog.models import Article, User
-from tests.browser.conftest import LiveServer, console_errors
+from tests.browser.conftest import LiveServer, console_errors, expect_loaded
 from tests.browser.test_journey import SLUG, TITLE, fill_article
 from tests.browser.test_sidebars import reveal
 
@@ -118,7 +118,7 @@ def test_reading_and_writing_an_article_break_no_policy_rule(
     expect(page.get_by_role("status")).to_have_text(f"Saved “{TITLE}”.")
 
     page.goto(f"/articles/{SLUG}")
-    expect(page.locator("figure img")).to_have_js_property("naturalWidth", 640)
+    expect_loaded(page.locator("figure img"))
     reveal(page, "sidebar-latest")
     expect(page.locator("#sidebar-latest li")).to_have_count(3)
     page.evaluate("window.cspViolations")  # a round trip, so every report has arrived

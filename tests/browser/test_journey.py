@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 
 from blog.dates import long_date
 from blog.models import Article, User
-from tests.browser.conftest import LiveServer
+from tests.browser.conftest import LiveServer, expect_loaded
 
 TITLE = "Harbour reopens after the storm"
 SLUG = "harbour-reopens-after-the-storm"
@@ -77,7 +77,7 @@ def test_published_article_shows_every_part_to_a_reader(
     expect(hero).to_have_attribute("alt", ALT)
     expect(hero).to_have_attribute("width", "640")
     expect(hero).to_have_attribute("height", "360")
-    expect(hero).to_have_js_property("naturalWidth", 640)
+    expect_loaded(hero)
     expect(reader.locator("figure figcaption")).to_have_text(f"{CAPTION} {CREDIT}")
 
     toc = reader.get_by_role("navigation", name="Contents").get_by_role("link")
@@ -139,5 +139,5 @@ def test_form_with_errors_keeps_everything_typed_and_marks_the_field(
     page.get_by_role("button", name="Save").click()
     expect(page).to_have_url(re.compile(r"/editor/articles/\d+/edit$"))
     page.goto(f"/articles/{SLUG}")
-    expect(page.locator("figure img")).to_have_js_property("naturalWidth", 640)
+    expect_loaded(page.locator("figure img"))
     expect(page.locator(".article-body h2")).to_have_text(["What changed", "What comes next"])
