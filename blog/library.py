@@ -165,6 +165,13 @@ def grid() -> ResponseReturnValue:
     return fragment("library/_cards.html", replace_url=full_page, q=text, page=found, oob=True)
 
 
+@bp.get("/hero-choices")
+def hero_choices() -> ResponseReturnValue:
+    """The article form's hero choices: the newest library images matching ``?q=``."""
+    text = _query_text()
+    return fragment("library/_hero_choices.html", library=_page(text).items, chosen="")
+
+
 @bp.get("/<id:item_id>/card")
 def card(item_id: int) -> ResponseReturnValue:
     """One item's card, as the grid shows it (the inline form's Cancel)."""

@@ -22,6 +22,7 @@ from blog.library import PAGE_SIZE
 from blog.models import Article, MediaItem, User
 from tests.conftest import csrf_token
 from tests.test_editor import form_data, image_file, stored
+from tests.test_images import noisy_jpeg
 from tests.test_queries import counted
 from tests.test_site import assert_same_with_or_without_htmx
 
@@ -605,3 +606,21 @@ def test_a_library_image_gone_meanwhile_brings_the_form_back_with_the_text(app, 
     assert "That image is no longer in the library; choose another." in response.text
     assert 'value="Kept headline"' in response.text
     assert stored(app, title="Kept headline") is None
+
+
+def test_hero_choices_follow_the_words_typed(app, client, auth, hx):
+    auth.login("writer")
+    gulls = library_image(app, alt="Gulls on the pier")
+    with app.app_context():
+        other = images.store(io.BytesIO(noisy_jpeg()))
+        MediaItem.keep(other, None, alt="Council chamber")
+        db.session.commit()
+    response = hx.get(f"{LIBRARY}/hero-choices?q=gull")
+    assert response.status_code == 200 and "<html" not in response.text
+    assert f'value="{gulls.name}"' in response.text and f'value="{other.name}"' not in response.text
+    assert "No image in the library matches." in hx.get(f"{LIBRARY}/hero-choices?q=zebra").text
+    # The search box belongs to a form of its own: the article form never sends it.
+    page = client.get("/editor/articles/new").text
+    assert 'name="q" form="hero-search-form"' in page
+    search_form = '<form id="hero-search-form" action="/editor/media" method="get" target="_blank">'
+    assert search_form in page

@@ -396,6 +396,9 @@ ACTIONS: dict[str, Action] = {
         lambda before, after, w: bool(rows(after, "media", alt="Boats")),
     ),
     "media grid": Action(f"{MEDIA}/grid", "GET", "htmx", fixed(f"{MEDIA}/grid?q=gull&page=1")),
+    "hero choices": Action(
+        f"{MEDIA}/hero-choices", "GET", "htmx", fixed(f"{MEDIA}/hero-choices?q=gull")
+    ),
     "media card": Action(f"{MEDIA_ITEM}/card", "GET", "htmx", in_library("card")),
     "media card form": Action(f"{MEDIA_ITEM}/form", "GET", "htmx", in_library("form")),
     "describe image form": Action(f"{MEDIA_ITEM}/edit", "GET", "page", in_library("edit")),
@@ -818,6 +821,7 @@ MATRIX: list[tuple[str, str, str, Outcome]] = [
             ("media library", PAGE),
             ("upload image", DONE),
             ("media grid", PAGE),
+            ("hero choices", PAGE),
             ("media card", PAGE),
             ("media card form", PAGE),
             ("describe image form", PAGE),

@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect
 from blog import images
 from blog.extensions import db
 from blog.library import PAGE_SIZE
-from blog.models import MediaItem, User
+from blog.models import Article, MediaItem, User
 from tests.browser.test_accessibility import assert_accessible
 
 LIBRARY = "/editor/media"
@@ -218,3 +218,27 @@ def test_the_library_passes_axe(
     page.locator(".media-card").first.get_by_role("link", name=re.compile("^Edit")).click()
     expect(page.locator(".media-card--editing")).to_have_count(1)
     assert_accessible(page)
+
+
+def test_the_article_form_finds_a_hero_in_the_library_as_you_type(
+    app: Flask, page: Page, sign_in: Callable[..., User], harbour: None
+) -> None:
+    """Typing in the hero picker narrows its choices; the chosen image becomes the hero."""
+    sign_in(page)
+    page.goto("/editor/articles/new")
+    page.get_by_text("Or choose one from the media library").click()
+    choices = page.locator("#hero-choices input[name=hero_from_library]")
+    expect(choices).to_have_count(5)
+    page.get_by_label("Find by alt text or caption").fill("harbour")
+    expect(choices).to_have_count(2)
+    expect(page).to_have_url(re.compile(r"/editor/articles/new$"))  # nothing was submitted
+    page.get_by_label("Boats in the harbour").check()
+    page.get_by_label("Headline", exact=True).fill("Boats return to the harbour")
+    page.get_by_role("button", name="Save").click()
+    expect(page).to_have_url(re.compile(r"/editor/articles/\d+/edit$"))
+    with app.app_context():
+        chosen = db.session.scalar(db.select(MediaItem).filter_by(alt="Boats in the harbour"))
+        article = db.session.scalar(
+            db.select(Article).filter_by(title="Boats return to the harbour")
+        )
+        assert (article.hero_image, article.hero_alt) == (chosen.name, "Boats in the harbour")
