@@ -24,7 +24,8 @@ def form_fields(page: str) -> dict[str, str]:
     fields: dict[str, str] = {}
     for element in form.iter("input"):
         kind = element.get("type", "text")
-        if kind in {"file", "submit"} or (kind == "checkbox" and element.get("checked") is None):
+        unchecked = kind in {"checkbox", "radio"} and element.get("checked") is None
+        if kind in {"file", "submit"} or unchecked or not element.get("name"):
             continue
         fields[element.get("name")] = element.get("value", "y" if kind == "checkbox" else "")
     for element in form.iter("textarea"):
