@@ -120,6 +120,9 @@ def test_a_description_is_changed_in_place(
     expect(card.locator(".field__error")).to_have_text(
         "Describe the image for people who cannot see it."
     )
+    # The form comes back with the alt text focused once htmx has settled it; typing elsewhere
+    # before that would see the focus move mid-word.
+    expect(alt).to_be_focused()
     alt.fill("The old harbour wall")
     card.get_by_label("Caption").fill("Built in 1880")
     card.get_by_role("button", name="Save").click()
