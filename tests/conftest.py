@@ -58,6 +58,23 @@ def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder / "empty.db"
 
 
+def app_at_revision(folder: Path, revision: str) -> Flask:
+    """An app on a new database in ``folder`` upgraded as far as ``revision`` only, as a site
+    that has not yet taken the later migrations.
+    """
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'old.db'}",
+            "CACHE_STAMP_FILE": str(folder / "old.stamp"),
+        }
+    )
+    with app.app_context():
+        flask_migrate.upgrade(directory=str(MIGRATIONS), revision=revision)
+    return app
+
+
 @pytest.fixture
 def app(tmp_path: Path, migrated_database: Path) -> Iterator[Flask]:
     """An app on a new database made by the migrations, with CSRF on."""

@@ -15,12 +15,12 @@ from flask.testing import FlaskClient
 from markupsafe import escape
 from PIL import Image
 
-from blog import content, create_app, images
+from blog import content, images
 from blog.database import MIGRATIONS
 from blog.extensions import db
 from blog.library import PAGE_SIZE
 from blog.models import Article, MediaItem, User
-from tests.conftest import csrf_token
+from tests.conftest import app_at_revision, csrf_token
 from tests.test_editor import form_data, image_file, stored
 from tests.test_images import noisy_jpeg
 from tests.test_queries import counted
@@ -518,16 +518,8 @@ def test_editors_see_the_delete_link(app, client, auth):
 
 
 def test_the_migration_puts_every_stored_hero_in_the_library(tmp_path: Path) -> None:
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "test",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'old.db'}",
-            "CACHE_STAMP_FILE": str(tmp_path / "stamp"),
-        }
-    )
+    app = app_at_revision(tmp_path, "8db7329a7860")
     with app.app_context():
-        flask_migrate.upgrade(directory=str(MIGRATIONS), revision="8db7329a7860")
         db.session.execute(
             sa.text(
                 "INSERT INTO users (id, username, display_name, password_hash, role, active,"

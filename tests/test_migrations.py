@@ -8,22 +8,15 @@ from pathlib import Path
 import flask_migrate
 import sqlalchemy as sa
 
-from blog import create_app
 from blog.database import MIGRATIONS
 from blog.extensions import db
 from blog.models import Article
+from tests.conftest import app_at_revision
 
 
 def test_articles_from_before_revisions_start_their_history_as_they_are(tmp_path: Path):
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "test",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'old.db'}",
-        }
-    )
+    app = app_at_revision(tmp_path, "a81df6068566")
     with app.app_context():
-        flask_migrate.upgrade(directory=str(MIGRATIONS), revision="a81df6068566")
         published = datetime(2025, 2, 24, 8, 30)
         for statement in (
             "INSERT INTO users (id, username, display_name, password_hash, role, active,"

@@ -13,12 +13,12 @@ import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from blog import create_app, search
+from blog import search
 from blog.database import MIGRATIONS
 from blog.dates import utcnow
 from blog.extensions import db
 from blog.models import Article
-from tests.conftest import csrf_token
+from tests.conftest import app_at_revision, csrf_token
 from tests.test_editor import form_data
 from tests.test_workflow_states import post
 
@@ -345,15 +345,8 @@ def test_databases_without_the_index_match_words_plainly(app, runner, make_artic
 
 
 def test_the_migration_indexes_articles_written_before_it(tmp_path: Path):
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "test",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'old.db'}",
-        }
-    )
+    app = app_at_revision(tmp_path, "81eb448c61c5")
     with app.app_context():
-        flask_migrate.upgrade(directory=str(MIGRATIONS), revision="81eb448c61c5")
         published = datetime(2025, 2, 24, 8, 30)
         for statement in (
             "INSERT INTO users (id, username, display_name, password_hash, role, active,"
