@@ -58,6 +58,31 @@ class LoginForm(FlaskForm):
     remember = BooleanField("Keep me signed in on this computer")
 
 
+def has_file(field: FileField) -> bool:
+    """Whether a file was chosen in ``field``."""
+    return bool(field.data and getattr(field.data, "filename", ""))
+
+
+def kept_upload(field: FileField, kept: HiddenField) -> images.StoredImage | None:
+    """The image uploaded in ``field``, stored at once so that errors in other fields keep it
+    (its name goes into ``kept``), or the one stored by an earlier post; None when neither.
+    """
+    if has_file(field):
+        try:
+            image = images.store(field.data.stream)
+        except images.ImageRejected as error:
+            raise ValidationError(str(error)) from error
+        kept.data = image.name
+        return image
+    if not kept.data:
+        return None
+    image = images.stored(kept.data)
+    if image is None:
+        kept.data = ""
+        raise ValidationError("The earlier upload is gone; choose the file again.")
+    return image
+
+
 class ArticleForm(FlaskForm):
     """Every field of an article; field names are part of the public contract."""
 
@@ -219,20 +244,11 @@ class ArticleForm(FlaskForm):
             raise ValidationError("A published article needs a body.")
 
     def validate_hero_image(self, field: FileField) -> None:
-        """Store a new upload at once, so that it survives errors in other fields."""
-        if field.data and getattr(field.data, "filename", ""):
-            try:
-                self.hero = images.store(field.data.stream)
-            except images.ImageRejected as error:
-                raise ValidationError(str(error)) from error
-            self.hero_upload.data = self.hero.name
-        elif self.hero_from_library.data:
+        """A new upload first, then a library image chosen, then the one kept from before."""
+        if self.hero_from_library.data and not has_file(field):
             self._from_library(self.hero_from_library.data)
-        elif self.hero_upload.data:
-            self.hero = images.stored(self.hero_upload.data)
-            if self.hero is None:
-                self.hero_upload.data = ""
-                raise ValidationError("The earlier upload is gone; choose the file again.")
+        else:
+            self.hero = kept_upload(field, self.hero_upload)
 
     def _from_library(self, name: str) -> None:
         """The library image ``name`` as the hero; its description fills the fields left empty."""

@@ -20,7 +20,7 @@ from blog import images
 from blog.auth import staff_required
 from blog.editor import STATE_LABELS
 from blog.extensions import csrf, db
-from blog.forms import strip_text
+from blog.forms import kept_upload, strip_text
 from blog.hx import fragment, hx_redirect, is_htmx
 from blog.models import MediaItem
 from blog.site import small_int
@@ -72,18 +72,8 @@ class UploadForm(DescriptionForm):
 
     def validate_image(self, field: FileField) -> None:
         """Store a new upload at once, so that it survives errors in the other fields."""
-        if field.data and getattr(field.data, "filename", ""):
-            try:
-                self.stored = images.store(field.data.stream)
-            except images.ImageRejected as error:
-                raise ValidationError(str(error)) from error
-            self.upload.data = self.stored.name
-        elif self.upload.data:
-            self.stored = images.stored(self.upload.data)
-            if self.stored is None:
-                self.upload.data = ""
-                raise ValidationError("The earlier upload is gone; choose the file again.")
-        else:
+        self.stored = kept_upload(field, self.upload)
+        if self.stored is None:
             raise ValidationError("Choose an image file to upload.")
 
 
