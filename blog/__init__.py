@@ -21,6 +21,7 @@ from blog import (
     feeds,
     headers,
     hx,
+    i18n,
     images,
     library,
     media,
@@ -49,6 +50,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     database.init_app(app)
     auth.init_app(app)
     hx.init_app(app)
+    i18n.init_app(app)
     dates.init_app(app)
     delivery.init_app(app)  # before site: the page cache sees the scheme a proxy reports
     site.init_app(app)

@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent  # the repository: templates/, sta
 DEFAULTS: dict[str, Any] = {
     "SITE_NAME": "Dateline",
     "TIMEZONE": "UTC",
+    "LANGUAGE": "en",
     "ARTICLES_PER_PAGE": 10,
     "SIDEBAR_SIZE": 5,
     "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
