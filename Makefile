@@ -7,7 +7,7 @@ PORT ?= 5000
 # System packages come from apt; as root directly, otherwise through sudo.
 APT := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: run test soak bench lighthouse lint format install dev-install system-python browser
+.PHONY: run test soak bench lighthouse lint format install dev-install system-python browser translations
 
 $(VENV)/.installed: pyproject.toml | system-python
 	python3 -m venv $(VENV)
@@ -63,6 +63,19 @@ lighthouse: dev-install browser bench/node_modules/.installed
 lint: dev-install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# Interface text: extract it from the code (babel.cfg), merge it into each language's catalog
+# in blog/translations, and compile the catalogs, which are committed so that a clone runs as is.
+# Without line numbers, a catalog changes only when the text does.
+BABEL_KEYWORDS := _l lazy_gettext lazy_ngettext:1,2
+TRANSLATIONS := blog/translations
+translations: install
+	$(VENV)/bin/pybabel extract -F babel.cfg $(addprefix -k ,$(BABEL_KEYWORDS)) \
+		-c TRANSLATORS: --no-location --sort-output --project Dateline \
+		--copyright-holder "the Dateline authors" -o $(TRANSLATIONS)/messages.pot .
+	$(VENV)/bin/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) \
+		--no-fuzzy-matching --ignore-obsolete
+	$(VENV)/bin/pybabel compile -d $(TRANSLATIONS) --statistics
 
 format: dev-install
 	$(VENV)/bin/ruff format .

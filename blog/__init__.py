@@ -25,14 +25,18 @@ from blog import (
     images,
     library,
     media,
+    metadata,
     notes,
     people,
+    profiles,
     redirects,
     rerendering,
     revisions,
     search,
+    sections,
     sidebars,
     site,
+    sitemaps,
 )
 from blog.config import ROOT
 
@@ -58,11 +62,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     cli.init_app(app)
     backup.init_app(app)
     images.init_app(app)
+    metadata.init_app(app)
     rerendering.init_app(app)
     search.init_app(app)
     for module in (
         articles,
         feeds,
+        sitemaps,
         search,
         sidebars,
         editor,
@@ -73,6 +79,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         redirects,
         revisions,
         people,
+        profiles,
+        sections,
         auth,
         media,
         site,

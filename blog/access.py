@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from blog.extensions import db
@@ -21,12 +22,13 @@ def refusal(article: Article) -> str:
     """Why the signed-in user may not change ``article`` now, in a sentence; nothing if they may."""
     if not current_user.can_edit(article):
         if article.author_id == current_user.id and article.status == "published":
-            done = "scheduled" if article.state == "scheduled" else "published"
-            return f"An editor {done} this article; only editors can change it now."
-        return (
+            if article.state == "scheduled":
+                return _("An editor scheduled this article; only editors can change it now.")
+            return _("An editor published this article; only editors can change it now.")
+        return _(
             "You can no longer edit this article: writers change only their own articles, "
             "until they are published."
         )
     if article.deleted_at is not None:
-        return "The article was moved to the trash; it can be changed again once restored."
+        return _("The article was moved to the trash; it can be changed again once restored.")
     return ""

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_sqlalchemy.pagination import Pagination, SelectPagination
 
@@ -48,9 +51,14 @@ def _listing(
     heading: str,
     intro: str = "",
     feed: str | None = None,
+    **context: Any,
 ) -> str:
-    """A listing page: a heading, an optional line under it, a page of teasers, its feed."""
-    return render_template(template, page=_page(query), heading=heading, intro=intro, feed=feed)
+    """A listing page: a heading, an optional line under it, a page of teasers, its feed;
+    ``context`` for what its template shows besides.
+    """
+    return render_template(
+        template, page=_page(query), heading=heading, intro=intro, feed=feed, **context
+    )
 
 
 @bp.get("/")
@@ -89,13 +97,14 @@ def detail(slug: str) -> ResponseReturnValue:
 def featured() -> ResponseReturnValue:
     """All featured articles, newest first."""
     query = Article.public_featured()
-    return _listing("articles/featured.html", query, "Featured posts", "Picked by our editors.")
+    heading, intro = _("Featured posts"), _("Picked by our editors.")
+    return _listing("articles/featured.html", query, heading, intro)
 
 
 @bp.get("/latest")
 def latest() -> ResponseReturnValue:
     """All published articles, newest first."""
-    return _listing("articles/latest.html", Article.public(), "Latest posts")
+    return _listing("articles/latest.html", Article.public(), _("Latest posts"))
 
 
 @bp.get("/sections/<slug>")
@@ -113,13 +122,14 @@ def tag(slug: str) -> ResponseReturnValue:
     found = db.first_or_404(sa.select(Tag).where(Tag.slug == slug))
     query = Article.public().where(Article.tags.any(Tag.id == found.id))
     feed = url_for("feeds.tag", slug=slug, ending="xml")
-    return _listing("articles/tag.html", query, f"Tagged “{found.name}”", feed=feed)
+    heading = _("Tagged “%(tag)s”", tag=found.name)
+    return _listing("articles/tag.html", query, heading, feed=feed)
 
 
 @bp.get("/authors/<username>")
 def author(username: str) -> ResponseReturnValue:
-    """The articles of one author."""
+    """The articles of one author, under their photo and bio."""
     found = db.first_or_404(sa.select(User).where(User.username == username))
     query = Article.public().where(Article.author_id == found.id)
     feed = url_for("feeds.author", username=username, ending="xml")
-    return _listing("articles/author.html", query, found.display_name, feed=feed)
+    return _listing("articles/author.html", query, found.display_name, feed=feed, author=found)

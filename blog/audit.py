@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from blog.extensions import db
@@ -35,23 +36,24 @@ def record(
     return event
 
 
-# What each action is called on the audit page.
+# What each action is called on the audit page (the keys are stored; the labels are shown).
 ACTIONS = {
-    "sign-in": "signed in",
-    "create": "created",
-    "submit": "submitted for review",
-    "publish": "published",
-    "schedule": "scheduled",
-    "unpublish": "unpublished",
-    "trash": "moved to the trash",
-    "restore": "restored from the trash",
-    "delete": "deleted for good",
-    "revert": "restored a revision of",
-    "note": "added a note to",
-    "add-user": "added",
-    "change-role": "changed the role of",
-    "deactivate": "deactivated",
-    "reactivate": "reactivated",
-    "reset-password": "reset the password of",
-    "set-password": "set a password for",
+    "sign-in": _l("signed in"),
+    "create": _l("created"),
+    "submit": _l("submitted for review"),
+    "publish": _l("published"),
+    "schedule": _l("scheduled"),
+    "unpublish": _l("unpublished"),
+    "trash": _l("moved to the trash"),
+    "restore": _l("restored from the trash"),
+    "delete": _l("deleted for good"),
+    "revert": _l("restored a revision of"),
+    "note": _l("added a note to"),
+    "add-user": _l("added"),
+    "change-role": _l("changed the role of"),
+    "deactivate": _l("deactivated"),
+    "reactivate": _l("reactivated"),
+    "reset-password": _l("reset the password of"),
+    "set-password": _l("set a password for"),
+    "edit-profile": _l("changed the profile of"),
 }

@@ -27,6 +27,8 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_limiter import RateLimitExceeded
 from flask_login import current_user, login_required, login_user, logout_user
 from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
@@ -50,16 +52,16 @@ SET_PASSWORD_LINK_DAYS = 7
 
 # The article form's text fields, shown back on the sign-in page after a post without a session.
 UNSAVED_FIELDS = {
-    "title": "Headline",
-    "summary": "Summary",
-    "dateline": "Dateline",
-    "body": "Body",
-    "section": "Section",
-    "tags": "Tags",
-    "hero_alt": "Alt text",
-    "hero_caption": "Caption",
-    "hero_credit": "Credit",
-    "note-text": "Correction or update",
+    "title": _l("Headline"),
+    "summary": _l("Summary"),
+    "dateline": _l("Dateline"),
+    "body": _l("Body"),
+    "section": _l("Section"),
+    "tags": _l("Tags"),
+    "hero_alt": _l("Alt text"),
+    "hero_caption": _l("Caption"),
+    "hero_credit": _l("Credit"),
+    "note-text": _l("Correction or update"),
 }
 
 
@@ -113,7 +115,7 @@ def _unauthorized() -> ResponseReturnValue:
 
 def unsaved() -> dict[str, str]:
     """The text of the article form posted in this request, by label, to show back."""
-    return {label: request.form.get(name, "") for name, label in UNSAVED_FIELDS.items()}
+    return {str(label): request.form.get(name, "") for name, label in UNSAVED_FIELDS.items()}
 
 
 def safe_next(target: str | None) -> str:
@@ -168,7 +170,7 @@ def login() -> ResponseReturnValue:
             db.session.commit()
             return hx_redirect(safe_next(request.args.get("next")))
         g.sign_in_failed = True
-        form.form_errors.append("Wrong username or password.")
+        form.form_errors.append(_("Wrong username or password."))
     return _login_page(form, request.args.get("next"), status=422 if form.is_submitted() else 200)
 
 
@@ -223,7 +225,7 @@ def logout_everywhere() -> ResponseReturnValue:
     current_user.end_sessions()
     db.session.commit()
     logout_user()
-    flash("You are signed out on every device and browser.")
+    flash(_("You are signed out on every device and browser."))
     return hx_redirect(url_for("articles.index"))
 
 
@@ -245,14 +247,18 @@ def set_password_url(user: User) -> str:
 
 def _link_refused(code: int) -> Response:
     """The page for a set-password link that is malformed (404), expired or used (410)."""
-    message = (
-        "This set-password link has expired or has already been used. "
-        "Ask an admin of the newsroom for a new one."
-        if code == 410
-        else "This is not a working set-password link. Check that it was copied whole, "
-        "or ask an admin of the newsroom for a new one."
-    )
-    name = "Link expired" if code == 410 else "Link not found"
+    if code == 410:
+        name = _("Link expired")
+        message = _(
+            "This set-password link has expired or has already been used. "
+            "Ask an admin of the newsroom for a new one."
+        )
+    else:
+        name = _("Link not found")
+        message = _(
+            "This is not a working set-password link. Check that it was copied whole, "
+            "or ask an admin of the newsroom for a new one."
+        )
     page = render_template("errors/error.html", code=code, name=name, message=message)
     return Response(page, status=code)
 
@@ -284,7 +290,7 @@ def set_password(token: str) -> ResponseReturnValue:
         db.session.commit()
         session.clear()
         login_user(user)
-        flash(f"Welcome, {user.display_name}: your password is set.")
+        flash(_("Welcome, %(name)s: your password is set.", name=user.display_name))
         return hx_redirect(url_for("editor.dashboard"))
     page = render_template("auth/set_password.html", form=form, user=user)
     return page, 422 if form.errors else 200, {"Cache-Control": "no-store"}

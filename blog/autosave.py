@@ -14,6 +14,8 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, g, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import format_number
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
@@ -98,7 +100,9 @@ def keep() -> ResponseReturnValue:
     article = db.get_or_404(Article, article_id) if article_id else None
     reason = refusal(article) if article else ""
     if reason:
-        return _not_kept(f"No draft copy kept. {reason} Copy your text before leaving.", 403)
+        return _not_kept(
+            _("No draft copy kept. %(reason)s Copy your text before leaving.", reason=reason), 403
+        )
     fields = _typed(request.form)
     too_long = _too_long(fields)
     if too_long:
@@ -131,7 +135,7 @@ def discard() -> ResponseReturnValue:
     article = editable_article(article_id) if article_id else None
     clear(current_user, article)
     db.session.commit()
-    flash("The unsaved text is discarded.")
+    flash(_("The unsaved text is discarded."))
     return hx_redirect(_form_url(article))
 
 
@@ -145,7 +149,7 @@ def restore_if_asked(form: ArticleForm, article: Article | None) -> None:
         return
     copy = _copy(current_user, article)
     if copy is None:
-        flash("There is no unsaved text to restore: it was saved or discarded.")
+        flash(_("There is no unsaved text to restore: it was saved or discarded."))
         return
     formdata = MultiDict({name: copy.fields.get(name, "") for name in KEPT_FIELDS})
     names = list(KEPT_FIELDS)
@@ -158,8 +162,11 @@ def restore_if_asked(form: ArticleForm, article: Article | None) -> None:
     if copy.base_version is not None:
         form.version.data = copy.base_version
     flash(
-        f"Your unsaved text from {_when(copy.saved_at)} is back in the form. "
-        "Readers see it only once you save."
+        _(
+            "Your unsaved text from %(when)s is back in the form. "
+            "Readers see it only once you save.",
+            when=_when(copy.saved_at),
+        )
     )
 
 
@@ -311,12 +318,17 @@ def _too_long(fields: dict[str, Any]) -> str:
     """Why the copy is too large to keep, or nothing."""
     length = len(fields["body"].replace("\r\n", "\n"))
     if length > MAX_BODY_CHARS:
-        return (
-            f"No draft copy kept: the body is {length:,} characters long and the limit is "
-            f"{MAX_BODY_CHARS:,}. Shorten it and the copy is kept again."
+        return _(
+            "No draft copy kept: the body is %(length)s characters long and the limit is "
+            "%(limit)s. Shorten it and the copy is kept again.",
+            length=format_number(length),
+            limit=format_number(MAX_BODY_CHARS),
         )
     if any(len(fields[name]) > MAX_FIELD_CHARS for name in KEPT_FIELDS if name != "body"):
-        return f"No draft copy kept: a field is over {MAX_FIELD_CHARS:,} characters long."
+        return _(
+            "No draft copy kept: a field is over %(limit)s characters long.",
+            limit=format_number(MAX_FIELD_CHARS),
+        )
     return ""
 
 

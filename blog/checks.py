@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from flask import Blueprint, abort, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -67,7 +69,9 @@ def problems(form: ArticleForm) -> list[Problem]:
     ]
     if not form.summary.data:
         found.append(
-            Problem("summary", "No summary: readers see it under the headline.", False, "summary")
+            Problem(
+                "summary", _("No summary: readers see it under the headline."), False, "summary"
+            )
         )
     return sorted(found, key=lambda problem: not problem.blocking)
 
@@ -177,8 +181,15 @@ def _placeholder_problems(form: ArticleForm, body: _Body) -> Iterator[Problem]:
         if found:
             shown = _listed([f"“{_shorten(text)}”" for text in dict.fromkeys(found)])
             brackets = name == "body" and any(text.startswith("[") for text in found)
-            hint = " Write \\[ and \\] for brackets you mean." if brackets else ""
-            yield Problem("placeholder", f"Placeholder left: {shown}.{hint}", True, name)
+            message = (
+                _(
+                    "Placeholder left: %(found)s. Write \\[ and \\] for brackets you mean.",
+                    found=shown,
+                )
+                if brackets
+                else _("Placeholder left: %(found)s.", found=shown)
+            )
+            yield Problem("placeholder", message, True, name)
 
 
 def _headline_problems(title: str, article: Article | None) -> Iterator[Problem]:
@@ -187,15 +198,20 @@ def _headline_problems(title: str, article: Article | None) -> Iterator[Problem]
     if len(title) > LONG_HEADLINE_CHARS:
         yield Problem(
             "long-headline",
-            f"The headline has {len(title)} characters; keep it to {LONG_HEADLINE_CHARS} or "
-            "fewer for listings and search results.",
+            ngettext(
+                "The headline has %(num)d character; keep it to %(limit)d or fewer for "
+                "listings and search results.",
+                "The headline has %(num)d characters; keep it to %(limit)d or fewer for "
+                "listings and search results.",
+                len(title),
+                limit=LONG_HEADLINE_CHARS,
+            ),
             False,
             "title",
         )
     if title and (other := _headline_owner(title, article)) is not None:
-        yield Problem(
-            "used-headline", f"Another article has this headline: “{other.title}”.", True, "title"
-        )
+        message = _("Another article has this headline: “%(title)s”.", title=other.title)
+        yield Problem("used-headline", message, True, "title")
 
 
 def _headline_owner(title: str, article: Article | None) -> Article | None:
@@ -213,20 +229,29 @@ def _body_problems(body: _Body) -> Iterator[Problem]:
     """An empty or very short body, images without alt text or not in the library, bad links."""
     words = sum(len(_WORD.findall(text)) for text in body.text)
     if words == 0:
-        yield Problem("empty-body", "The body is empty.", True, "body")
+        yield Problem("empty-body", _("The body is empty."), True, "body")
     elif words < SHORT_BODY_WORDS:
         yield Problem(
             "short-body",
-            f"The body has {words} word{'s' if words != 1 else ''}; "
-            f"an article needs at least {SHORT_BODY_WORDS}.",
+            ngettext(
+                "The body has %(num)d word; an article needs at least %(least)d.",
+                "The body has %(num)d words; an article needs at least %(least)d.",
+                words,
+                least=SHORT_BODY_WORDS,
+            ),
             True,
             "body",
         )
     if body.images_without_alt:
         yield Problem(
             "missing-alt",
-            f"{_count(body.images_without_alt, 'image')} without alt text: describe each one, "
-            "as in ![What it shows](image.jpg).",
+            ngettext(
+                "%(num)d image without alt text: describe each one, "
+                "as in ![What it shows](image.jpg).",
+                "%(num)d images without alt text: describe each one, "
+                "as in ![What it shows](image.jpg).",
+                body.images_without_alt,
+            ),
             True,
             "body",
         )
@@ -238,8 +263,12 @@ def _body_problems(body: _Body) -> Iterator[Problem]:
     if missing:
         yield Problem(
             "missing-image",
-            f"{_count(len(missing), 'image')} not in the media library, shown as alt text only: "
-            + _listed([_shorten(src) for src in missing]),
+            ngettext(
+                "%(num)d image not in the media library, shown as alt text only: %(images)s",
+                "%(num)d images not in the media library, shown as alt text only: %(images)s",
+                len(missing),
+                images=_listed([_shorten(src) for src in missing]),
+            ),
             False,
             "body",
         )
@@ -249,16 +278,24 @@ def _body_problems(body: _Body) -> Iterator[Problem]:
     if local:
         yield Problem(
             "local-link",
-            f"{_count(len(local), 'link')} to a local address that readers cannot open: "
-            + _listed([_shorten(url) for url in local]),
+            ngettext(
+                "%(num)d link to a local address that readers cannot open: %(links)s",
+                "%(num)d links to a local address that readers cannot open: %(links)s",
+                len(local),
+                links=_listed([_shorten(url) for url in local]),
+            ),
             True,
             "body",
         )
     if insecure:
         yield Problem(
             "http-link",
-            f"{_count(len(insecure), 'link')} without https: "
-            + _listed([_shorten(url) for url in insecure]),
+            ngettext(
+                "%(num)d link without https: %(links)s",
+                "%(num)d links without https: %(links)s",
+                len(insecure),
+                links=_listed([_shorten(url) for url in insecure]),
+            ),
             False,
             "body",
         )
@@ -270,9 +307,9 @@ def _hero_problems(form: ArticleForm) -> Iterator[Problem]:
     if not (form.hero is not None or form.hero_upload.data or kept):
         return
     if not form.hero_alt.data:
-        yield Problem("missing-alt", "The hero image has no alt text.", True, "hero_alt")
+        yield Problem("missing-alt", _("The hero image has no alt text."), True, "hero_alt")
     if not form.hero_credit.data:
-        yield Problem("missing-credit", "The hero image has no credit.", False, "hero_credit")
+        yield Problem("missing-credit", _("The hero image has no credit."), False, "hero_credit")
 
 
 def _host(url: str) -> str | None:
@@ -303,15 +340,12 @@ def _is_http(url: str) -> bool:
     return url.strip().lower().startswith("http:")
 
 
-def _count(n: int, noun: str) -> str:
-    """``1 image``, ``2 images``."""
-    return f"{n} {noun}{'s' if n != 1 else ''}"
-
-
 def _listed(items: list[str], limit: int = 3) -> str:
     """The first ``limit`` items, and how many more there are."""
-    more = f" and {len(items) - limit} more" if len(items) > limit else ""
-    return ", ".join(items[:limit]) + more
+    shown = ", ".join(items[:limit])
+    if len(items) <= limit:
+        return shown
+    return _("%(items)s and %(num)d more", items=shown, num=len(items) - limit)
 
 
 def _shorten(text: str, limit: int = 60) -> str:

@@ -13,10 +13,14 @@ ROOT = Path(__file__).resolve().parent.parent  # the repository: templates/, sta
 
 DEFAULTS: dict[str, Any] = {
     "SITE_NAME": "Dateline",
+    "SITE_DESCRIPTION": "",  # empty: "The latest posts from <SITE_NAME>." in the site language
+    "SITE_LOGO": "logo.png",  # under static/: the publisher's logo in structured data
     "TIMEZONE": "UTC",
     "LANGUAGE": "en",
     "ARTICLES_PER_PAGE": 10,
     "SIDEBAR_SIZE": 5,
+    "RELATED_SIZE": 4,
+    "SITEMAP_SIZE": 50_000,  # URLs in one sitemap, the protocol's limit; more make an index
     "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
     "MAX_FORM_MEMORY_SIZE": 5 * 1024 * 1024,
     "MAX_IMAGE_PIXELS": 50_000_000,

@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import g
+from flask_babel import gettext as _
 
 from blog.diffing import Change, changes
 from blog.extensions import db
@@ -54,8 +55,10 @@ def note_conflict(form: ArticleForm, article: Article) -> None:
     )
     form.version.data, form.version.raw_data = article.version, None
     form.form_errors.append(
-        "Someone else saved this article while you were editing it. Nothing you typed is "
-        "lost: compare the two versions, merge them in the form and save again."
+        _(
+            "Someone else saved this article while you were editing it. Nothing you typed is "
+            "lost: compare the two versions, merge them in the form and save again."
+        )
     )
 
 

@@ -1,11 +1,17 @@
-"""Times: stored in UTC, shown in the newsroom's time zone (the ``TIMEZONE`` setting)."""
+"""Times: stored in UTC, shown in the newsroom's time zone (``TIMEZONE``) and the site's
+language (``LANGUAGE``).
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cache
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from flask import Flask, current_app
+
+from blog.i18n import site_language
 
 
 def utcnow() -> datetime:
@@ -18,20 +24,33 @@ def local(moment: datetime) -> datetime:
     return moment.astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
 
 
+@cache
+def _locale(language: str) -> Locale:
+    """Babel's locale data for ``language``, parsed once: dates are formatted on every listing."""
+    return Locale.parse(language)
+
+
+def _formatted(moment: datetime, width: str) -> str:
+    """The newsroom's day of ``moment`` in the site language's ``width`` date format."""
+    locale = _locale(site_language())
+    return locale.date_formats[width].apply(local(moment).date(), locale)
+
+
 def long_date(moment: datetime) -> str:
-    """News style: ``October 26, 2023``."""
-    day = local(moment)
-    return f"{day:%B} {day.day}, {day.year}"
+    """News style in English, ``October 26, 2023``; the language's own long form in others."""
+    return _formatted(moment, "long")
 
 
 def short_date(moment: datetime) -> str:
-    """Listing style: ``Feb 24, 2025``."""
-    day = local(moment)
-    return f"{day:%b} {day.day}, {day.year}"
+    """Listing style in English, ``Feb 24, 2025``; the language's own short form in others."""
+    return _formatted(moment, "medium")
 
 
 def clock(moment: datetime, zone: bool = False) -> str:
-    """``14:05``, or with ``zone`` ``14:05 EET``, in the newsroom's time zone."""
+    """``14:05``, or with ``zone`` ``14:05 EET``, in the newsroom's time zone.
+
+    The 24-hour clock and the zone's abbreviation read the same in every language we speak.
+    """
     time = local(moment)
     return f"{time:%H:%M} {time.tzname()}" if zone else f"{time:%H:%M}"
 

@@ -28,7 +28,7 @@ from blog.models import Article
 PAGE_MAX_AGE = 60
 PAGE_STALE = 300
 # The blueprints of pages that are the same for every reader.
-READER_PAGES = {"articles", "sidebars", "search", "feeds"}
+READER_PAGES = {"articles", "sidebars", "search", "feeds", "sitemaps"}
 
 _compress = Compress()
 

@@ -8,6 +8,9 @@ from datetime import datetime
 from difflib import SequenceMatcher
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
+
 from blog.dates import local, long_date
 from blog.forms import STATUS_LABELS, ArticleForm
 
@@ -100,9 +103,9 @@ def _shown(name: str, value: Any) -> str:
     if name == "tags":  # in the order the article page lists them
         return ", ".join(sorted(value or [], key=str.lower))
     if name == "featured":
-        return "Yes" if value else "No"
+        return _("Yes") if value else _("No")
     if name == "status":
-        return STATUS_LABELS.get(value, value or "")
+        return str(STATUS_LABELS.get(value, value or ""))
     if name == "published_at":
         if not value:
             return ""
@@ -164,7 +167,8 @@ def _folded(lines: list[str], first: bool, last: bool) -> list[Run]:
     hidden = len(lines) - len(head) - len(tail)
     if hidden <= 1:
         return [("same", "".join(lines))]
-    skip = ("skip", f"… {hidden} unchanged lines …\n")
+    unchanged = ngettext("… %(num)d unchanged line …", "… %(num)d unchanged lines …", hidden)
+    skip = ("skip", f"{unchanged}\n")
     return [("same", "".join(head)), skip, ("same", "".join(tail))]
 
 

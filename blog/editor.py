@@ -10,6 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from slugify import slugify
 from sqlalchemy.orm import selectinload
@@ -33,10 +35,18 @@ DASHBOARD_SIZE = 50
 HERO_CHOICES = 12  # the newest library images offered as the hero; the library has them all
 # The dashboard's names for the articles in each state (its counts), and a row's label.
 STATE_NAMES = dict(
-    zip(STATES, ("Drafts", "In review", "Scheduled", "Published", "Trash"), strict=True)
+    zip(
+        STATES,
+        (_l("Drafts"), _l("In review"), _l("Scheduled"), _l("Published"), _l("Trash")),
+        strict=True,
+    )
 )
 STATE_LABELS = dict(
-    zip(STATES, ("draft", "in review", "scheduled", "published", "in the trash"), strict=True)
+    zip(
+        STATES,
+        (_l("draft"), _l("in review"), _l("scheduled"), _l("published"), _l("in the trash")),
+        strict=True,
+    )
 )
 
 
@@ -86,9 +96,9 @@ class Filters:
         parts = (
             STATE_NAMES.get(self.state, ""),
             self.section.name if self.section else "",
-            f"by {self.author.display_name}" if self.author else "",
+            _("by %(name)s", name=self.author.display_name) if self.author else "",
         )
-        return ", ".join(part for part in parts if part)
+        return ", ".join(str(part) for part in parts if part)
 
     def narrow(self, query: sa.Select[Any]) -> sa.Select[Any]:
         """``query`` over articles cut to the text, section and author, but not the state.
@@ -218,11 +228,14 @@ def _save(form: ArticleForm, article: Article | None) -> ResponseReturnValue:
         # Two saves at once claimed the same new slug, section or tag: the other one won.
         db.session.rollback()
         form.form_errors.append(
-            "Another save at the same moment took this address, section or tag. "
-            "Nothing you typed is lost: save again."
+            _(
+                "Another save at the same moment took this address, section or tag. "
+                "Nothing you typed is lost: save again."
+            )
         )
         return _form_page(form, article)
-    flash(f"Saved “{saved.title}”. {_state_news(saved)}".rstrip())
+    saved_news = _("Saved “%(title)s”.", title=saved.title)
+    flash(f"{saved_news} {_state_news(saved)}".rstrip())
     return hx_redirect(url_for("editor.edit", article_id=saved.id))
 
 
@@ -230,9 +243,13 @@ def _state_news(article: Article) -> str:
     """What the save means for readers, when that is worth a sentence."""
     if article.state == "scheduled" and article.published_at:
         moment = article.published_at
-        return f"Readers see it from {long_date(moment)} at {clock(moment, zone=True)}."
+        return _(
+            "Readers see it from %(date)s at %(time)s.",
+            date=long_date(moment),
+            time=clock(moment, zone=True),
+        )
     if article.state == "review":
-        return "It waits for an editor's review."
+        return _("It waits for an editor's review.")
     return ""
 
 
@@ -297,7 +314,7 @@ def _change(done: str) -> Iterator[None]:
         db.session.commit()
     except StaleDataError:
         db.session.rollback()
-        flash("Someone changed this article at the same moment, so nothing was done. Try again.")
+        flash(_("Someone changed this article at the same moment, so nothing was done. Try again."))
     else:
         flash(done)
 
@@ -309,7 +326,10 @@ def unpublish(article_id: int) -> ResponseReturnValue:
     if not current_user.can_publish:
         abort(403)
     if article.state in {"published", "scheduled"}:
-        with _change(f"Unpublished “{article.title}”: it is a draft that readers cannot see."):
+        done = _(
+            "Unpublished “%(title)s”: it is a draft that readers cannot see.", title=article.title
+        )
+        with _change(done):
             unpublish_article(article, current_user)
         autosave.keep_typed(article)  # what was typed but not saved, offered back on the form
     return hx_redirect(url_for("editor.edit", article_id=article.id))
@@ -325,11 +345,15 @@ def trash(article_id: int) -> ResponseReturnValue:
     if request.method == "GET":
         return render_template("editor/delete.html", article=article)
     was = article.state
-    with _change(f"Moved “{article.title}” to the trash."):
+    with _change(_("Moved “%(title)s” to the trash.", title=article.title)):
         article.status = "draft"
         article.deleted_at = utcnow()
-        keep_revision(article, current_user, note="Moved to the trash")
-        detail = f"It was {was}." if was in {"published", "scheduled"} else ""
+        keep_revision(article, current_user, note=_("Moved to the trash"))
+        detail = ""
+        if was == "published":
+            detail = _("It was published.")
+        elif was == "scheduled":
+            detail = _("It was scheduled.")
         audit.record("trash", article=article, detail=detail)
     return hx_redirect(url_for("editor.dashboard"))
 
@@ -339,9 +363,9 @@ def restore(article_id: int) -> ResponseReturnValue:
     """Take the article out of the trash, still a draft, and open it in the form."""
     article = editable_article(article_id)
     if article.deleted_at is not None:
-        with _change(f"Restored “{article.title}” from the trash. It is a draft."):
+        with _change(_("Restored “%(title)s” from the trash. It is a draft.", title=article.title)):
             article.deleted_at = None
-            keep_revision(article, current_user, note="Restored from the trash")
+            keep_revision(article, current_user, note=_("Restored from the trash"))
             audit.record("restore", article=article)
     return hx_redirect(url_for("editor.edit", article_id=article.id))
 
@@ -352,11 +376,11 @@ def purge(article_id: int) -> ResponseReturnValue:
     """Ask for confirmation, then delete an article in the trash for good: admins only."""
     article = db.get_or_404(Article, article_id)
     if article.deleted_at is None:
-        flash("Only an article in the trash can be deleted for good. Move it there first.")
+        flash(_("Only an article in the trash can be deleted for good. Move it there first."))
         return hx_redirect(url_for("editor.trash", article_id=article.id))
     if request.method == "GET":
         return render_template("editor/purge.html", article=article)
-    with _change(f"Deleted “{article.title}” for good."):
+    with _change(_("Deleted “%(title)s” for good.", title=article.title)):
         # Written first, so that the entry keeps the headline once the article is gone.
         audit.record("delete", article=article)
         db.session.flush()

@@ -10,9 +10,11 @@ import lxml.html
 import sqlalchemy as sa
 from feedgen.feed import FeedGenerator
 from flask import Blueprint, Response, current_app, get_template_attribute, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from blog.extensions import db
+from blog.i18n import site_language
 from blog.models import Article, Section, Tag, User
 
 bp = Blueprint("feeds", __name__)
@@ -30,7 +32,8 @@ def site(ending: str) -> Response:
     """The newest articles of the whole site."""
     name = current_app.config["SITE_NAME"]
     page = url_for("articles.index", _external=True)
-    return _feed(ending, Article.public(), "", f"The latest posts from {name}", page)
+    description = _("The latest posts from %(site)s", site=name)
+    return _feed(ending, Article.public(), "", description, page)
 
 
 @bp.get(f"/sections/<slug>/feed.{ENDINGS}")
@@ -39,7 +42,8 @@ def section(slug: str, ending: str) -> Response:
     found = db.first_or_404(sa.select(Section).where(Section.slug == slug))
     query = Article.public().where(Article.section_id == found.id)
     page = url_for("articles.section", slug=found.slug, _external=True)
-    return _feed(ending, query, found.name, f"The latest posts in {found.name}", page)
+    description = _("The latest posts in %(section)s", section=found.name)
+    return _feed(ending, query, found.name, description, page)
 
 
 @bp.get(f"/tags/<slug>/feed.{ENDINGS}")
@@ -48,8 +52,9 @@ def tag(slug: str, ending: str) -> Response:
     found = db.first_or_404(sa.select(Tag).where(Tag.slug == slug))
     query = Article.public().where(Article.tags.any(Tag.id == found.id))
     page = url_for("articles.tag", slug=found.slug, _external=True)
-    name = f"Tagged “{found.name}”"
-    return _feed(ending, query, name, f"The latest posts tagged “{found.name}”", page)
+    name = _("Tagged “%(tag)s”", tag=found.name)
+    description = _("The latest posts tagged “%(tag)s”", tag=found.name)
+    return _feed(ending, query, name, description, page)
 
 
 @bp.get(f"/authors/<username>/feed.{ENDINGS}")
@@ -59,7 +64,7 @@ def author(username: str, ending: str) -> Response:
     query = Article.public().where(Article.author_id == found.id)
     page = url_for("articles.author", username=found.username, _external=True)
     name = found.display_name
-    return _feed(ending, query, name, f"The latest posts by {name}", page)
+    return _feed(ending, query, name, _("The latest posts by %(author)s", author=name), page)
 
 
 def _feed(
@@ -79,7 +84,7 @@ def _feed(
     feed.id(own)
     feed.title(f"{site_name} · {name}" if name else site_name)
     feed.subtitle(description)
-    feed.language("en")
+    feed.language(site_language())
     feed.link(href=own, rel="self", type=MEDIA_TYPES[ending])
     feed.link(href=page, rel="alternate", type="text/html")  # the last link is RSS's <link>
     feed.updated(max((article.modified_at for article in articles), default=NOTHING_YET))

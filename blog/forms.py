@@ -8,6 +8,9 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import format_number
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from slugify import slugify
@@ -28,34 +31,35 @@ from wtforms.widgets import HiddenInput
 from blog import images
 from blog.extensions import db
 from blog.models import STATUSES, Article, MediaItem
+from blog.sanitize import xml_text
 
 if TYPE_CHECKING:
     from blog.checks import Problem
 
-STATUS_LABELS = {"draft": "Draft", "review": "In review", "published": "Published"}
+STATUS_LABELS = {"draft": _l("Draft"), "review": _l("In review"), "published": _l("Published")}
 
 # The longest body, in characters (a line break counts once). Checked here rather than by a
 # Length validator, whose maxlength attribute would make browsers cut pasted text silently.
 MAX_BODY_CHARS = 200_000
 
 
-def _without_nul(value: str | None) -> str | None:
-    """Drop NUL characters, which no text needs and PostgreSQL refuses to store."""
-    return value.replace("\x00", "") if isinstance(value, str) else value
+def typable(value: str | None) -> str | None:
+    """Drop control characters: PostgreSQL refuses NUL, and feeds and sitemaps are XML."""
+    return xml_text(value) if isinstance(value, str) else value
 
 
 def strip_text(value: str | None) -> str | None:
-    """Drop the spaces around typed text, and NULs."""
-    value = _without_nul(value)
+    """Drop the spaces around typed text, and control characters."""
+    value = typable(value)
     return value.strip() if isinstance(value, str) else value
 
 
 class LoginForm(FlaskForm):
     """Sign in with a username and password."""
 
-    username = StringField("Username", validators=[DataRequired()], filters=[strip_text])
-    password = PasswordField("Password", validators=[DataRequired()])
-    remember = BooleanField("Keep me signed in on this computer")
+    username = StringField(_l("Username"), validators=[DataRequired()], filters=[strip_text])
+    password = PasswordField(_l("Password"), validators=[DataRequired()])
+    remember = BooleanField(_l("Keep me signed in on this computer"))
 
 
 def has_file(field: FileField) -> bool:
@@ -79,7 +83,7 @@ def kept_upload(field: FileField, kept: HiddenField) -> images.StoredImage | Non
     image = images.stored(kept.data)
     if image is None:
         kept.data = ""
-        raise ValidationError("The earlier upload is gone; choose the file again.")
+        raise ValidationError(_("The earlier upload is gone; choose the file again."))
     return image
 
 
@@ -87,61 +91,63 @@ class ArticleForm(FlaskForm):
     """Every field of an article; field names are part of the public contract."""
 
     title = StringField(
-        "Headline", validators=[DataRequired(), Length(max=200)], filters=[strip_text]
+        _l("Headline"), validators=[DataRequired(), Length(max=200)], filters=[strip_text]
     )
     slug = StringField(
-        "Slug",
+        _l("Slug"),
         validators=[Optional(), Length(max=200)],
         filters=[strip_text],
-        description="The address: /articles/<slug>. Left empty, it is made from the headline.",
+        description=_l("The address: /articles/<slug>. Left empty, it is made from the headline."),
     )
-    summary = TextAreaField("Summary", validators=[Length(max=400)], filters=[strip_text])
+    summary = TextAreaField(_l("Summary"), validators=[Length(max=400)], filters=[strip_text])
     dateline = StringField(
-        "Dateline",
+        _l("Dateline"),
         validators=[Length(max=100)],
         filters=[strip_text],
-        description="Where the story was reported, e.g. “Kyiv, Ukraine”.",
+        description=_l("Where the story was reported, e.g. “Kyiv, Ukraine”."),
     )
     body = TextAreaField(
-        "Body",
-        filters=[_without_nul],
-        description="Markdown; inline HTML is allowed and cleaned on save.",
+        _l("Body"),
+        filters=[typable],
+        description=_l("Markdown; inline HTML is allowed and cleaned on save."),
     )
-    section = StringField("Section", validators=[Length(max=60)], filters=[strip_text])
-    tags = StringField("Tags", filters=[strip_text], description="Separated by commas.")
-    featured = BooleanField("Featured")
+    section = StringField(_l("Section"), validators=[Length(max=60)], filters=[strip_text])
+    tags = StringField(_l("Tags"), filters=[strip_text], description=_l("Separated by commas."))
+    featured = BooleanField(_l("Featured"))
     status = SelectField(
-        "Status",
+        _l("Status"),
         choices=[SelectChoice(s, STATUS_LABELS[s]) for s in STATUSES],
         default="draft",
-        description="Writers submit for review; an editor publishes.",
+        description=_l("Writers submit for review; an editor publishes."),
     )
     published_at = DateTimeLocalField(
-        "Publication time",
+        _l("Publication time"),
         validators=[Optional()],
         format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
-        description="Newsroom time. Empty: now, when published. Later: scheduled.",
+        description=_l("Newsroom time. Empty: now, when published. Later: scheduled."),
     )
-    hero_image = FileField("Hero image", description="JPEG, PNG, WebP or GIF.")
+    hero_image = FileField(_l("Hero image"), description=_l("JPEG, PNG, WebP or GIF."))
     hero_upload = HiddenField()
-    hero_from_library = StringField("Or choose one from the media library")
-    remove_hero = BooleanField("Remove the hero image")
+    hero_from_library = StringField(_l("Or choose one from the media library"))
+    remove_hero = BooleanField(_l("Remove the hero image"))
     hero_alt = StringField(
-        "Alt text",
+        _l("Alt text"),
         validators=[Length(max=300)],
         filters=[strip_text],
-        description="What the image shows, for people who cannot see it.",
+        description=_l("What the image shows, for people who cannot see it."),
     )
-    hero_caption = StringField("Caption", validators=[Length(max=300)], filters=[strip_text])
-    hero_credit = StringField("Credit", validators=[Length(max=120)], filters=[strip_text])
+    hero_caption = StringField(_l("Caption"), validators=[Length(max=300)], filters=[strip_text])
+    hero_credit = StringField(_l("Credit"), validators=[Length(max=120)], filters=[strip_text])
     # The article's version the form was filled from; a save from an older one is a conflict.
     version = IntegerField(widget=HiddenInput(), validators=[Optional()])
     override_reason = StringField(
-        "Reason to publish anyway",
+        _l("Reason to publish anyway"),
         validators=[Length(max=300)],
         filters=[strip_text],
-        description="Editors only, when a problem above stops publishing: why it may go out "
-        "anyway. It is kept in the history.",
+        description=_l(
+            "Editors only, when a problem above stops publishing: why it may go out "
+            "anyway. It is kept in the history."
+        ),
     )
 
     def __init__(
@@ -161,8 +167,8 @@ class ArticleForm(FlaskForm):
         if not self.can_publish:
             self.status.choices = [
                 SelectChoice("draft", STATUS_LABELS["draft"]),
-                SelectChoice("review", "Ready for review"),
-                SelectChoice("published", "Published (editors only)", {"disabled": True}),
+                SelectChoice("review", _("Ready for review")),
+                SelectChoice("published", _("Published (editors only)"), {"disabled": True}),
             ]
 
     def validate(self, extra_validators: Any = None) -> bool:
@@ -182,10 +188,16 @@ class ArticleForm(FlaskForm):
             for problem in blocking:
                 if problem.field in unmarked:
                     self[problem.field].errors.append(problem.message)
-            anyway = ", give a reason to publish anyway" if self.can_publish else ""
             self.form_errors.append(
-                "Not published: fix the problems marked (see “Before publishing”)"
-                f"{anyway} or save it as a draft."
+                _(
+                    "Not published: fix the problems marked (see “Before publishing”), give a "
+                    "reason to publish anyway or save it as a draft."
+                )
+                if self.can_publish
+                else _(
+                    "Not published: fix the problems marked (see “Before publishing”) or save "
+                    "it as a draft."
+                )
             )
             return False
         if valid and not blocking:
@@ -204,7 +216,7 @@ class ArticleForm(FlaskForm):
             if moment is not None:
                 moment.astimezone(UTC)
         except (OverflowError, ValueError) as error:
-            raise ValidationError("Choose a date between the years 1 and 9999.") from error
+            raise ValidationError(_("Choose a date between the years 1 and 9999.")) from error
 
     def validate_slug(self, field: StringField) -> None:
         """A given slug must be in slug form and free."""
@@ -212,36 +224,43 @@ class ArticleForm(FlaskForm):
             return
         if slugify(field.data) != field.data:
             raise ValidationError(
-                f"Use lowercase letters, digits and hyphens, e.g. “{slugify(field.data)}”."
+                _(
+                    "Use lowercase letters, digits and hyphens, e.g. “%(slug)s”.",
+                    slug=slugify(field.data),
+                )
             )
         if Article.slug_owner(field.data, self.article):
-            raise ValidationError("Another article already uses this slug.")
+            raise ValidationError(_("Another article already uses this slug."))
 
     def validate_tags(self, field: StringField) -> None:
         """Each tag is at most 60 characters."""
         if any(len(tag) > 60 for tag in self.tag_names()):
-            raise ValidationError("A tag is at most 60 characters long.")
+            raise ValidationError(_("A tag is at most 60 characters long."))
 
     def validate_status(self, field: SelectField) -> None:
         """Only editors publish."""
         if field.data == "published" and not self.can_publish:
-            raise ValidationError("Only editors can publish. Submit it for review instead.")
+            raise ValidationError(_("Only editors can publish. Submit it for review instead."))
 
     def validate_featured(self, field: BooleanField) -> None:
         """Only editors feature articles (for writers the field is left as it was)."""
         if field.data and not self.can_publish and not (self.article and self.article.featured):
-            raise ValidationError("Only editors can feature articles.")
+            raise ValidationError(_("Only editors can feature articles."))
 
     def validate_body(self, field: TextAreaField) -> None:
         """A published article has a body, and no body is longer than MAX_BODY_CHARS."""
         text = (field.data or "").replace("\r\n", "\n")
         if len(text) > MAX_BODY_CHARS:
             raise ValidationError(
-                f"The body is {len(text):,} characters long; the limit is {MAX_BODY_CHARS:,}. "
-                "Shorten it or split it into parts."
+                _(
+                    "The body is %(length)s characters long; the limit is %(limit)s. "
+                    "Shorten it or split it into parts.",
+                    length=format_number(len(text)),
+                    limit=format_number(MAX_BODY_CHARS),
+                )
             )
         if self.status.data == "published" and not text.strip():
-            raise ValidationError("A published article needs a body.")
+            raise ValidationError(_("A published article needs a body."))
 
     def validate_hero_image(self, field: FileField) -> None:
         """A new upload first, then a library image chosen, then the one kept from before."""
@@ -256,7 +275,7 @@ class ArticleForm(FlaskForm):
         self.hero = images.stored(name) if item is not None else None
         if self.hero is None:
             self.hero_from_library.data = ""
-            raise ValidationError("That image is no longer in the library; choose another.")
+            raise ValidationError(_("That image is no longer in the library; choose another."))
         self.hero_upload.data = name
         for field, described in (
             (self.hero_alt, item.alt),
@@ -271,7 +290,7 @@ class ArticleForm(FlaskForm):
             self.article and self.article.hero_image and not self.remove_hero.data
         )
         if has_image and not field.data:
-            raise ValidationError("Describe the image for people who cannot see it.")
+            raise ValidationError(_("Describe the image for people who cannot see it."))
 
     def tag_names(self) -> list[str]:
         """The tags typed, without blanks or repeats (first spelling wins)."""

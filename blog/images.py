@@ -24,6 +24,8 @@ from typing import Any, BinaryIO
 import click
 from flask import Flask, current_app, url_for
 from flask.cli import with_appcontext
+from flask_babel import format_decimal, format_number
+from flask_babel import gettext as _
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
 # MPO is the JPEG variant many phone cameras write; only its first picture is kept.
@@ -108,10 +110,13 @@ def store(stream: BinaryIO) -> StoredImage:
     limit = current_app.config["IMAGE_MAX_BYTES"]
     data = stream.read(limit + 1)
     if not data:
-        raise ImageRejected("The file is empty.")
+        raise ImageRejected(_("The file is empty."))
     if len(data) > limit:
-        most = f"{limit / 2**20:g} MB" if limit >= 2**20 else f"{limit:,} bytes"
-        raise ImageRejected(f"The file is larger than {most}; upload a smaller one.")
+        if limit >= 2**20:
+            most = _("%(size)s MB", size=format_decimal(limit / 2**20))
+        else:
+            most = _("%(size)s bytes", size=format_number(limit))
+        raise ImageRejected(_("The file is larger than %(most)s; upload a smaller one.", most=most))
     picture = _decode(data)
     original = _encode(picture, picture.extension, ORIGINAL_OPTIONS)
     name = f"{hashlib.sha256(original).hexdigest()[:32]}.{picture.extension}"
@@ -242,14 +247,17 @@ def _make_renditions(
 def _decode(data: bytes) -> _Picture:
     """Decode ``data`` into upright frames without metadata, or raise ImageRejected."""
     limit = current_app.config["MAX_IMAGE_PIXELS"]
-    too_large = f"The image is too large: at most {limit:,} pixels."
+    too_large = _("The image is too large: at most %(limit)s pixels.", limit=format_number(limit))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(BytesIO(data)) as image:
                 if image.format not in FORMATS:
                     raise ImageRejected(
-                        f"This is a {image.format} file; upload a JPEG, PNG, WebP or GIF image."
+                        _(
+                            "This is a %(format)s file; upload a JPEG, PNG, WebP or GIF image.",
+                            format=image.format,
+                        )
                     )
                 animated = image.format != "MPO" and getattr(image, "is_animated", False)
                 count = image.n_frames if animated else 1
@@ -274,13 +282,15 @@ def _decode(data: bytes) -> _Picture:
     except UnidentifiedImageError as error:
         if b"<svg" in data[:4096].lower():
             raise ImageRejected(
-                "SVG drawings are not accepted (they can carry scripts); "
-                "upload a JPEG, PNG, WebP or GIF image."
+                _(
+                    "SVG drawings are not accepted (they can carry scripts); "
+                    "upload a JPEG, PNG, WebP or GIF image."
+                )
             ) from error
-        raise ImageRejected("This file is not a JPEG, PNG, WebP or GIF image.") from error
+        raise ImageRejected(_("This file is not a JPEG, PNG, WebP or GIF image.")) from error
     except (OSError, SyntaxError, ValueError) as error:
         raise ImageRejected(
-            "The image is damaged or incomplete; export or download it again."
+            _("The image is damaged or incomplete; export or download it again.")
         ) from error
     return picture
 

@@ -8,6 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, make_response, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_sqlalchemy.pagination import Pagination
 from flask_wtf import FlaskForm
@@ -22,7 +24,7 @@ from blog.editor import STATE_LABELS
 from blog.extensions import csrf, db
 from blog.forms import kept_upload, strip_text
 from blog.hx import fragment, hx_redirect, is_htmx
-from blog.models import MediaItem
+from blog.models import MediaItem, User
 from blog.site import small_int
 
 bp = Blueprint("library", __name__, url_prefix="/editor/media")
@@ -43,16 +45,16 @@ class DescriptionForm(FlaskForm):
     """The words that go with an image: alt text, caption and credit."""
 
     alt = StringField(
-        "Alt text",
+        _l("Alt text"),
         validators=[
-            DataRequired("Describe the image for people who cannot see it."),
+            DataRequired(_l("Describe the image for people who cannot see it.")),
             Length(max=300),
         ],
         filters=[strip_text],
-        description="What the image shows, for people who cannot see it.",
+        description=_l("What the image shows, for people who cannot see it."),
     )
-    caption = StringField("Caption", validators=[Length(max=300)], filters=[strip_text])
-    credit = StringField("Credit", validators=[Length(max=120)], filters=[strip_text])
+    caption = StringField(_l("Caption"), validators=[Length(max=300)], filters=[strip_text])
+    credit = StringField(_l("Credit"), validators=[Length(max=120)], filters=[strip_text])
 
     def description(self) -> dict[str, str]:
         """The typed alt text, caption and credit, by column name."""
@@ -62,7 +64,7 @@ class DescriptionForm(FlaskForm):
 class UploadForm(DescriptionForm):
     """A new image for the library, with its description."""
 
-    image = FileField("Image", description="JPEG, PNG, WebP or GIF.")
+    image = FileField(_l("Image"), description=_l("JPEG, PNG, WebP or GIF."))
     # The name of a file already stored by this form, so that errors elsewhere keep it.
     upload = HiddenField()
 
@@ -74,7 +76,7 @@ class UploadForm(DescriptionForm):
         """Store a new upload at once, so that it survives errors in the other fields."""
         self.stored = kept_upload(field, self.upload)
         if self.stored is None:
-            raise ValidationError("Choose an image file to upload.")
+            raise ValidationError(_("Choose an image file to upload."))
 
 
 def _description_form(item: MediaItem, **kwargs: Any) -> DescriptionForm:
@@ -93,9 +95,12 @@ def _query_text() -> str:
     """The ``q`` of the request, trimmed; a 400 page when it is too long to be a description."""
     text = request.args.get("q", "").strip()
     if len(text) > MAX_QUERY:
-        message = f"Search for at most {MAX_QUERY} characters. Go back and shorten the words."
+        message = _(
+            "Search for at most %(limit)d characters. Go back and shorten the words.",
+            limit=MAX_QUERY,
+        )
         page = render_template(
-            "errors/error.html", code=400, name="Search too long", message=message
+            "errors/error.html", code=400, name=_("Search too long"), message=message
         )
         abort(make_response(page, 400))
     return text
@@ -134,10 +139,15 @@ def index() -> ResponseReturnValue:
             db.session.rollback()
             item, added = MediaItem.keep(form.stored, current_user), False
         if added:
-            flash(f"Added “{item.alt}” to the library.")
+            flash(_("Added “%(alt)s” to the library.", alt=item.alt))
         else:
-            described = item.alt or "an image without alt text"
-            flash(f"This image was already in the library, as “{described}”; nothing was changed.")
+            described = item.alt or _("an image without alt text")
+            flash(
+                _(
+                    "This image was already in the library, as “%(alt)s”; nothing was changed.",
+                    alt=described,
+                )
+            )
         return hx_redirect(url_for("library.index", _anchor=f"media-{item.id}"))
     text = _query_text()
     page = render_template("library/index.html", form=form, q=text, page=_page(text))
@@ -188,7 +198,7 @@ def edit(item_id: int) -> ResponseReturnValue:
         db.session.commit()
         if is_htmx():
             return fragment("library/_card.html", item=item, saved=True, focus=True)
-        flash(f"Saved the description of “{item.alt}”.")
+        flash(_("Saved the description of “%(alt)s”.", alt=item.alt))
         return hx_redirect(url_for("library.index", _anchor=f"media-{item.id}"))
     if form.is_submitted() and is_htmx():
         # htmx swaps only a 2xx answer: the form comes back in place with its messages.
@@ -209,11 +219,18 @@ def delete(item_id: int) -> ResponseReturnValue:
             "library/delete.html", item=item, users=users, state_labels=STATE_LABELS
         )
         return page, 409 if users and request.method == "POST" else 200
-    files = sorted(images.media_dir().glob(f"{item.hash}*"))
+    # A profile photo of the same picture shares its files (names are content hashes).
+    portrait = sa.exists().where(User.photo.startswith(item.hash, autoescape=True))
+    photo = db.session.scalar(sa.select(portrait))
+    files = [] if photo else sorted(images.media_dir().glob(f"{item.hash}*"))
     db.session.delete(item)
     db.session.commit()
     # After the commit: a refused delete keeps its files.
     for path in files:
         path.unlink(missing_ok=True)
-    flash(f"Deleted “{item.alt or item.name}” and its files.")
+    alt = item.alt or item.name
+    if photo:
+        flash(_("Deleted “%(alt)s” from the library; a profile photo still shows it.", alt=alt))
+    else:
+        flash(_("Deleted “%(alt)s” and its files.", alt=alt))
     return hx_redirect(url_for("library.index"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Self
@@ -26,6 +27,8 @@ STATUSES = ("draft", "review", "published")
 STATES = ("draft", "review", "scheduled", "published", "trash")
 # A change this long after publication shows as "Updated …" on the page.
 UPDATE_GRACE = timedelta(minutes=5)
+BIO_MAX = 1000
+BLANK_LINE = re.compile(r"\n[ \t]*\n")
 
 
 class UTCDateTime(sa.types.TypeDecorator):
@@ -61,8 +64,17 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Part of every session's user id: a new token ends all of the user's sessions.
     session_token: Mapped[str] = mapped_column(sa.String(64), server_default="")
+    # Plain text on the author page, paragraphs split on blank lines; never read as HTML.
+    bio: Mapped[str] = mapped_column(sa.String(BIO_MAX), default="", server_default="")
+    photo: Mapped[str | None] = mapped_column(sa.String(80))
+    photo_width: Mapped[int | None]
+    photo_height: Mapped[int | None]
 
     articles: Mapped[list[Article]] = relationship(back_populates="author")
+
+    def bio_paragraphs(self) -> list[str]:
+        """The bio's paragraphs: its text split on blank lines, blanks left out."""
+        return [part.strip() for part in BLANK_LINE.split(self.bio) if part.strip()]
 
     def get_id(self) -> str:
         """Flask-Login's id for the session and remember cookie: row id and session token."""
@@ -122,6 +134,23 @@ class Section(Named, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(60))
     slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    # The order of the site's navigation; set in the INSERT itself, so a new section goes last
+    # however it is made (the article form, an import).
+    position: Mapped[int] = mapped_column(
+        default=sa.text("(SELECT coalesce(max(position), 0) + 1 FROM sections)"),
+        server_default="0",
+    )
+    in_navigation: Mapped[bool] = mapped_column(default=True, server_default="1")
+
+    @classmethod
+    def in_order(cls) -> sa.Select[tuple[Section]]:
+        """Every section, in the order editors set."""
+        return sa.select(cls).order_by(cls.position, cls.name, cls.id)
+
+    @classmethod
+    def navigation(cls) -> list[Section]:
+        """The sections the site's navigation shows, in order."""
+        return list(db.session.scalars(cls.in_order().where(cls.in_navigation.is_(True))))
 
 
 article_tags = sa.Table(
@@ -282,7 +311,7 @@ class Article(db.Model):
         )
 
     @classmethod
-    def teasers(cls, ids: sa.ScalarSelect[int]) -> sa.Select[tuple[Article]]:
+    def teasers(cls, ids: sa.ScalarSelect[int] | list[int]) -> sa.Select[tuple[Article]]:
         """The articles whose ids ``ids`` selects, newest first, without their bodies.
 
         Selected by primary key alone, so the database reads just these rows.
@@ -314,6 +343,26 @@ class Article(db.Model):
     def featured_latest(cls, limit: int, exclude: int | None = None) -> list[Article]:
         """The newest featured articles, leaving out ``exclude``."""
         return cls._first(cls.public_featured(), limit, exclude)
+
+    @classmethod
+    def related(cls, article: Article, limit: int) -> list[Article]:
+        """Public articles sharing a tag with ``article``, then of its section; newest first.
+
+        Each group is an index walk, newest first, that stops at ``limit`` articles: ranking
+        by the number of shared tags would read every article of each tag instead.
+        """
+        its_tags = sa.select(article_tags.c.tag_id).where(article_tags.c.article_id == article.id)
+        shares_a_tag = sa.exists().where(
+            article_tags.c.article_id == cls.id, article_tags.c.tag_id.in_(its_tags)
+        )
+        others = cls.public().with_only_columns(cls.id).where(cls.id != article.id)
+        ids = list(db.session.scalars(others.where(shares_a_tag).limit(limit)))
+        if article.section_id is not None:
+            # Run even when the tags filled the list, so the page's query count stays fixed.
+            same_section = others.where(cls.section_id == article.section_id, ~shares_a_tag)
+            ids += db.session.scalars(same_section.limit(limit - len(ids)))
+        found = {teaser.id: teaser for teaser in db.session.scalars(cls.teasers(ids))}
+        return [found[id_] for id_ in ids if id_ in found]  # one may go as we read
 
     @classmethod
     def _first(

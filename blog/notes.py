@@ -7,6 +7,9 @@ import textwrap
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, make_response, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import LazyString, format_number
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import SelectField, TextAreaField
@@ -24,10 +27,11 @@ from blog.models import NOTE_KINDS, Article, ArticleNote
 bp = Blueprint("notes", __name__, url_prefix="/editor")
 
 MAX_NOTE_CHARS = 2_000
+NOTE_LABELS = {"correction": _l("Correction"), "update": _l("Update")}
 
 
 def _plain_text(value: str | None) -> str | None:
-    """Typed text stripped, without NULs, with one kind of line break."""
+    """Typed text stripped, without control characters, with one kind of line break."""
     value = strip_text(value)
     return value.replace("\r\n", "\n") if isinstance(value, str) else value
 
@@ -35,13 +39,18 @@ def _plain_text(value: str | None) -> str | None:
 class NoteForm(FlaskForm):
     """A correction or an update, in plain text (shown escaped, line breaks kept)."""
 
-    kind = SelectField("Kind", choices=[SelectChoice(kind, kind.title()) for kind in NOTE_KINDS])
+    kind = SelectField(
+        _l("Kind"), choices=[SelectChoice(kind, NOTE_LABELS[kind]) for kind in NOTE_KINDS]
+    )
     text = TextAreaField(
-        "Note",
-        validators=[DataRequired("Write what was corrected or what is new.")],
+        _l("Note"),
+        validators=[DataRequired(_l("Write what was corrected or what is new."))],
         filters=[_plain_text],
-        description=f"Plain text, at most {MAX_NOTE_CHARS:,} characters; it is shown "
-        "at the end of the article with today's date.",
+        description=_l(
+            "Plain text, at most %(limit)s characters; it is shown at the end of the article "
+            "with today's date.",
+            limit=LazyString(format_number, MAX_NOTE_CHARS),
+        ),
     )
 
     def __init__(self, *args: object, **kwargs: object) -> None:
@@ -53,7 +62,11 @@ class NoteForm(FlaskForm):
         length = len(field.data or "")
         if length > MAX_NOTE_CHARS:
             raise ValidationError(
-                f"The note has {length:,} characters; the limit is {MAX_NOTE_CHARS:,}."
+                _(
+                    "The note has %(length)s characters; the limit is %(limit)s.",
+                    length=format_number(length),
+                    limit=format_number(MAX_NOTE_CHARS),
+                )
             )
 
 
@@ -69,8 +82,10 @@ def _noted(article_id: int) -> Article:
         abort(403)
     article = db.get_or_404(Article, article_id)
     if not article.is_public:
-        message = "Corrections and updates go on published articles; this one is not published."
-        page = render_template("errors/error.html", code=409, name="Not published", message=message)
+        message = _("Corrections and updates go on published articles; this one is not published.")
+        page = render_template(
+            "errors/error.html", code=409, name=_("Not published"), message=message
+        )
         abort(make_response(page, 409))
     return article
 
@@ -95,9 +110,13 @@ def add(article_id: int) -> ResponseReturnValue:
             sa.update(Article).where(Article.id == article.id).values(revised_at=now)
         )
         summary = textwrap.shorten(text, width=200, placeholder=" …")
-        audit.record("note", article=article, detail=f"{form.kind.data.title()}: {summary}")
+        detail = _("%(kind)s: %(note)s", kind=NOTE_LABELS[form.kind.data], note=summary)
+        audit.record("note", article=article, detail=detail)
         db.session.commit()
-        flash(f"Added the {form.kind.data} to “{article.title}”.")
+        if form.kind.data == "correction":
+            flash(_("Added the correction to “%(title)s”.", title=article.title))
+        else:
+            flash(_("Added the update to “%(title)s”.", title=article.title))
         return hx_redirect(url_for("editor.edit", article_id=article.id, _anchor="notes"))
     page = render_template("notes/add.html", article=article, form=form)
     return page, 422 if form.errors else 200

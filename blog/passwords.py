@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
+from flask_babel import gettext as _
 from zxcvbn import zxcvbn
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
@@ -24,12 +25,12 @@ def _common() -> frozenset[str]:
 def password_problem(password: str, username: str) -> str | None:
     """What is wrong with ``password`` for the account ``username``, or None when it will do."""
     if len(password) < MIN_LENGTH:
-        return f"Use at least {MIN_LENGTH} characters."
+        return _("Use at least %(count)d characters.", count=MIN_LENGTH)
     if password.casefold() == username.casefold():
-        return "Use something other than the username."
+        return _("Use something other than the username.")
     if password.casefold() in _common():
-        return "This is one of the most common passwords; choose a less guessable one."
+        return _("This is one of the most common passwords; choose a less guessable one.")
     checked = password[:STRENGTH_CHECKED_CHARS]
     if zxcvbn(checked, user_inputs=[username])["score"] < MIN_STRENGTH:
-        return "This is too easy to guess (a repeat, a sequence or words); add unrelated words."
+        return _("This is too easy to guess (a repeat, a sequence or words); add unrelated words.")
     return None

@@ -8,19 +8,24 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from blog import audit
 from blog.auth import SET_PASSWORD_LINK_DAYS, admin_required, set_password_url
-from blog.extensions import db
+from blog.extensions import csrf, db
 from blog.models import AuditEvent, User
-from blog.people_forms import ROLE_CHOICES, PersonForm, RoleForm
+from blog.people_forms import ROLE_CHOICES, ROLE_LABELS, PersonForm, RoleForm
+from blog.profiles import edit_profile
 from blog.site import small_int
 
 bp = Blueprint("people", __name__, url_prefix="/admin")
 
 AUDIT_PAGE_SIZE = 50
+# A role in a sentence: "ana is now an editor".
+ROLES_IN_WORDS = {"admin": _l("an admin"), "editor": _l("an editor"), "writer": _l("a writer")}
 
 
 @bp.before_request
@@ -38,7 +43,8 @@ def index() -> ResponseReturnValue:
 def _index_page(problem: str | None = None, status: int = 200) -> ResponseReturnValue:
     """The people page; ``problem`` says why the change just asked for was refused."""
     people = db.session.scalars(sa.select(User).order_by(User.username))
-    context = {"people": people, "roles": ROLE_CHOICES, "problem": problem}
+    context = {"people": people, "roles": ROLE_CHOICES, "role_labels": ROLE_LABELS}
+    context["problem"] = problem
     return render_template("people/index.html", **context), status
 
 
@@ -57,7 +63,7 @@ def new() -> ResponseReturnValue:
             db.session.commit()
         except sa.exc.IntegrityError:
             db.session.rollback()  # someone else added this username a moment ago
-            form.username.errors.append("Someone already has this username; choose another.")
+            form.username.errors.append(_("Someone already has this username; choose another."))
         else:
             return _link_page("people/new.html", person, form=form)
     return render_template("people/new.html", form=form), 422 if form.errors else 200
@@ -82,10 +88,10 @@ def _person(user_id: int) -> User:
     return db.get_or_404(User, user_id)
 
 
-def _refusal(person: User, doing: str) -> str | None:
-    """Why an admin may not do ``doing`` to ``person`` themself, or None."""
+def _refusal(person: User, message: str) -> str | None:
+    """``message``, saying why an admin may not do this to themself, when ``person`` is them."""
     if person.id == current_user.id:
-        return f"You cannot {doing} yourself; another admin can."
+        return message
     return None
 
 
@@ -110,7 +116,10 @@ def _change_keeping_an_admin(person: User, **values: Any) -> bool:
 
 def _last_admin(person: User) -> str:
     """The message refusing to demote or deactivate the last active admin."""
-    return f"{person.username} is the last active admin: make someone else an admin first."
+    return _(
+        "%(username)s is the last active admin: make someone else an admin first.",
+        username=person.username,
+    )
 
 
 @bp.post("/people/<id:user_id>/role")
@@ -121,29 +130,29 @@ def role(user_id: int) -> ResponseReturnValue:
     if not form.validate():
         abort(400)
     before, after = person.role, form.role.data
-    if problem := _refusal(person, "change the role of"):
+    if problem := _refusal(person, _("You cannot change the role of yourself; another admin can.")):
         return _index_page(problem, 409)
     if after == before:
-        flash(f"{person.username} is already {_a(after)}.")
+        flash(_("%(username)s is already %(role)s.", username=person.username, role=_a(after)))
         return redirect(url_for("people.index"), code=303)
     if not _change_keeping_an_admin(person, role=after):
         return _index_page(_last_admin(person), 409)
     audit.record("change-role", subject=person, detail=f"{before} → {after}")
     db.session.commit()
-    flash(f"{person.username} is now {_a(after)}.")
+    flash(_("%(username)s is now %(role)s.", username=person.username, role=_a(after)))
     return redirect(url_for("people.index"), code=303)
 
 
 def _a(role_name: str) -> str:
     """``an admin``, ``an editor``, ``a writer``."""
-    return f"{'an' if role_name[0] in 'aeiou' else 'a'} {role_name}"
+    return str(ROLES_IN_WORDS[role_name])
 
 
 @bp.post("/people/<id:user_id>/deactivate")
 def deactivate(user_id: int) -> ResponseReturnValue:
     """Stop a member from signing in, and end their sessions now; their articles stay."""
     person = _person(user_id)
-    if problem := _refusal(person, "deactivate"):
+    if problem := _refusal(person, _("You cannot deactivate yourself; another admin can.")):
         return _index_page(problem, 409)
     if person.active:
         if not _change_keeping_an_admin(person, active=False):
@@ -151,7 +160,7 @@ def deactivate(user_id: int) -> ResponseReturnValue:
         person.end_sessions()
         audit.record("deactivate", subject=person)
         db.session.commit()
-    flash(f"{person.username} is deactivated and signed out everywhere.")
+    flash(_("%(username)s is deactivated and signed out everywhere.", username=person.username))
     return redirect(url_for("people.index"), code=303)
 
 
@@ -163,7 +172,7 @@ def reactivate(user_id: int) -> ResponseReturnValue:
         person.active = True
         audit.record("reactivate", subject=person)
         db.session.commit()
-    flash(f"{person.username} can sign in again.")
+    flash(_("%(username)s can sign in again.", username=person.username))
     return redirect(url_for("people.index"), code=303)
 
 
@@ -171,14 +180,25 @@ def reactivate(user_id: int) -> ResponseReturnValue:
 def reset_password(user_id: int) -> ResponseReturnValue:
     """End a member's sessions and password, and show a link to choose a new one."""
     person = _person(user_id)
-    if problem := _refusal(person, "reset the password of"):
+    if problem := _refusal(
+        person, _("You cannot reset the password of yourself; another admin can.")
+    ):
         return _index_page(problem, 409)
     if not person.active:
-        return _index_page(f"Reactivate {person.username} first.", 409)
+        return _index_page(_("Reactivate %(username)s first.", username=person.username), 409)
     _lock_out(person)
     audit.record("reset-password", subject=person)
     db.session.commit()
     return _link_page("people/reset_password.html", person)
+
+
+# The form checks its own CSRF token, so that an expired one brings the text back.
+@bp.route("/people/<id:user_id>/profile", methods=["GET", "POST"])
+@csrf.exempt
+def profile(user_id: int) -> ResponseReturnValue:
+    """Change a member's name, bio and photo with the form they use for their own."""
+    action = url_for("people.profile", user_id=user_id)
+    return edit_profile(_person(user_id), action=action, done=url_for("people.index"))
 
 
 @bp.get("/audit")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from blog.auth import staff_required
@@ -26,5 +27,5 @@ def delete(article_id: int, redirect_id: int) -> ResponseReturnValue:
     old_address = url_for("articles.detail", slug=redirect.old_slug)
     db.session.delete(redirect)
     db.session.commit()
-    flash(f"{old_address} no longer leads to this article.")
+    flash(_("%(address)s no longer leads to this article.", address=old_address))
     return hx_redirect(url_for("editor.edit", article_id=article_id, _anchor="redirects"))

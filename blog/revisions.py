@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import defer, selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -108,26 +109,41 @@ def restore(article_id: int, revision_id: int) -> ResponseReturnValue:
     if revision.article_id != article.id:
         abort(404)
     if article.deleted_at is not None:
-        problem = "The article is in the trash. Take it out of the trash first."
+        problem = _("The article is in the trash. Take it out of the trash first.")
         return _history_page(article, [problem], 409, revision)
     form, image_kept = _restoring(revision, article, request.form.get("override_reason", ""))
     if not form.validate():
         return _refused(form, revision, article)
-    note = f"Restored version {revision.version}"
     if form.override_reason.data:
-        note += f"; published despite the checks: {form.override_reason.data}"
+        note = _(
+            "Restored version %(version)d; published despite the checks: %(reason)s",
+            version=revision.version,
+            reason=form.override_reason.data,
+        )
+    else:
+        note = _("Restored version %(version)d", version=revision.version)
     try:
         save_article(form, article.author, article, by=current_user, note=note)
         audit.record("revert", article=article, detail=note)
         db.session.commit()
     except (StaleDataError, sa.exc.IntegrityError):
         db.session.rollback()
-        problem = "Someone saved this article at the same moment. Look again, then restore."
+        problem = _("Someone saved this article at the same moment. Look again, then restore.")
         return _history_page(article, [problem], 409, revision)
-    message = f"Restored version {revision.version} as version {article.version}."
+    versions = {"old": revision.version, "new": article.version}
     if image_kept:
-        message += " Its hero image is no longer stored, so the current one stays."
-    flash(f"{message} The status and publication time are unchanged.")
+        message = _(
+            "Restored version %(old)d as version %(new)d. Its hero image is no longer stored, "
+            "so the current one stays. The status and publication time are unchanged.",
+            **versions,
+        )
+    else:
+        message = _(
+            "Restored version %(old)d as version %(new)d. The status and publication time "
+            "are unchanged.",
+            **versions,
+        )
+    flash(message)
     return hx_redirect(url_for("revisions.history", article_id=article.id))
 
 
@@ -138,7 +154,7 @@ def _refused(form: ArticleForm, revision: Revision, article: Article) -> Respons
     the publish checks, as in the article form, by giving a reason.
     """
     problems = [
-        f"{form[name].label.text}: {' '.join(messages)}"
+        f"{form[name].label.text}: {' '.join(map(str, messages))}"
         for name, messages in form.errors.items()
         if name
     ]
@@ -146,8 +162,11 @@ def _refused(form: ArticleForm, revision: Revision, article: Article) -> Respons
     if not (form.can_publish and blocked):
         return _history_page(article, problems + form.form_errors, 422, revision)
     problems.append(
-        f"The article is published and version {revision.version} does not pass the publish "
-        "checks: to restore it anyway, give a reason next to its Restore button."
+        _(
+            "The article is published and version %(version)d does not pass the publish "
+            "checks: to restore it anyway, give a reason next to its Restore button.",
+            version=revision.version,
+        )
     )
     return _history_page(article, problems, 422, revision, form.override_reason)
 

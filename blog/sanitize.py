@@ -10,6 +10,16 @@ from bleach import html5lib_shim
 
 from blog.treewalker import LinearParents
 
+# What XML 1.0 (feeds, sitemaps) cannot carry: control characters but tab and line breaks,
+# surrogates, U+FFFE and U+FFFF. No typed text needs them.
+NOT_XML = re.compile(r"[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(value: str) -> str:
+    """``value`` without the characters XML cannot carry."""
+    return NOT_XML.sub("", value)
+
+
 ALLOWED_TAGS = frozenset(
     {
         "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "dl",

@@ -6,6 +6,7 @@ from collections.abc import Container
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from slugify import slugify
 
 from blog import audit
@@ -97,7 +98,7 @@ def unpublish_article(article: Article, by: User) -> None:
     old_state = article.state
     article.status = "draft"
     article.updated_at = utcnow()
-    keep_revision(article, by, note="Unpublished")
+    keep_revision(article, by, note=_("Unpublished"))
     _record_change(article, old_state, "", by)
 
 
@@ -132,7 +133,7 @@ def _record_change(article: Article, old_state: str, reason: str, by: User | Non
     new_state = article.state
     if old_state == "create":
         audit.record("create", article=article, actor=by)
-    detail = f"Published despite the checks: {reason}" if reason else ""
+    detail = _("Published despite the checks: %(reason)s", reason=reason) if reason else ""
     if new_state == old_state:
         if reason:  # a published article changed despite the checks
             audit.record("publish", article=article, actor=by, detail=detail)
@@ -140,7 +141,8 @@ def _record_change(article: Article, old_state: str, reason: str, by: User | Non
     if new_state == "published":
         audit.record("publish", article=article, actor=by, detail=detail)
     elif new_state == "scheduled" and article.published_at:
-        when = f"For {long_date(article.published_at)}, {clock(article.published_at, zone=True)}."
+        moment = article.published_at
+        when = _("For %(date)s, %(time)s.", date=long_date(moment), time=clock(moment, zone=True))
         audit.record("schedule", article=article, actor=by, detail=f"{when} {detail}".strip())
     elif old_state in {"published", "scheduled"}:
         audit.record("unpublish", article=article, actor=by)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Blueprint, Flask, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -18,6 +20,25 @@ bp = Blueprint("site", __name__)
 # The largest value of an integer column (PostgreSQL's INTEGER); larger numbers in a URL
 # are treated as absent instead of overflowing the database driver.
 MAX_ID = 2**31 - 1
+
+# The names of the errors a reader or the newsroom may meet, in the site's language; the
+# English ones are Werkzeug's own. Rarer codes keep Werkzeug's English name.
+ERROR_NAMES = {
+    400: _l("Bad Request"),
+    401: _l("Unauthorized"),
+    403: _l("Forbidden"),
+    404: _l("Not Found"),
+    405: _l("Method Not Allowed"),
+    409: _l("Conflict"),
+    410: _l("Gone"),
+    413: _l("Request Entity Too Large"),
+    414: _l("Request URI Too Long"),
+    415: _l("Unsupported Media Type"),
+    422: _l("Unprocessable Entity"),
+    429: _l("Too Many Requests"),
+    500: _l("Internal Server Error"),
+    503: _l("Service Unavailable"),
+}
 
 
 class IdConverter(IntegerConverter):
@@ -66,7 +87,8 @@ def _http_error(error: HTTPException) -> ResponseReturnValue:
     if isinstance(error, InternalServerError):
         db.session.rollback()
     code = error.code or 500
-    page = render_template("errors/error.html", code=code, name=error.name)
+    name = ERROR_NAMES.get(code, error.name)
+    page = render_template("errors/error.html", code=code, name=name)
     response = error.get_response()
     response.set_data(page)
     response.content_type = "text/html; charset=utf-8"
@@ -81,5 +103,8 @@ def _csrf_error(_error: CSRFError) -> ResponseReturnValue:
     """
     if is_htmx():
         return session_notice("auth/_stale_token.html")
-    message = "The form expired or came from another site. Go back, reload the page and try again."
-    return render_template("errors/error.html", code=400, name="Form expired", message=message), 400
+    message = _(
+        "The form expired or came from another site. Go back, reload the page and try again."
+    )
+    page = render_template("errors/error.html", code=400, name=_("Form expired"), message=message)
+    return page, 400

@@ -19,7 +19,9 @@ config.set_main_option(
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:
-    """Leave the search index (an FTS5 table and its shadow tables, no models) to its migration."""
+    """Leave the search index (SQLite: an FTS5 table and its shadow tables; PostgreSQL: a table
+    with a GIN index; no models) to its migrations.
+    """
     return not (type_ == "table" and reflected and name.startswith("article_search"))
 
 

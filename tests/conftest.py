@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import os
 import re
+import secrets
 import shutil
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -12,6 +14,7 @@ from typing import Any
 
 import flask_migrate
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from werkzeug import security
@@ -34,13 +37,15 @@ def quick_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(module, "generate_password_hash", quick)
 
 
-def _test_app(database: Path, media: Path) -> Flask:
-    """An app for tests on the SQLite file ``database``, with CSRF on."""
+def _test_app(database: Path, media: Path, uri: str | None = None) -> Flask:
+    """An app for tests on the SQLite file ``database`` (or the database at ``uri``, its
+    content stamp beside ``database``), with CSRF on.
+    """
     return create_app(
         {
             "TESTING": True,
             "SECRET_KEY": "test",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
+            "SQLALCHEMY_DATABASE_URI": uri or f"sqlite:///{database}",
             "MEDIA_DIR": str(media),
             "CACHE_STAMP_FILE": str(database.with_suffix(".stamp")),
         }
@@ -219,3 +224,60 @@ def csrf_token(client: FlaskClient, url: str) -> str:
 def body_for(title: str) -> str:
     """A long body that can be told complete from its title alone."""
     return "\n\n".join(f"Paragraph {n} of {title}. " + "Words " * 200 for n in range(8))
+
+
+POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+@pytest.fixture(scope="session")
+def postgres_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of a throwaway PostgreSQL database made by the migrations, dropped at the end.
+
+    On the server of ``TEST_POSTGRES_URL``. Tests that use it skip when that server cannot be
+    reached, and fail instead when ``DATELINE_REQUIRE_POSTGRES=1`` (as in CI).
+    """
+    server = sa.make_url(os.environ.get("TEST_POSTGRES_URL", POSTGRES_SERVER))
+    admin = sa.create_engine(
+        server, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5}
+    )
+    name = f"dateline_test_{secrets.token_hex(6)}"
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except sa.exc.OperationalError as error:
+        admin.dispose()
+        reason = f"no PostgreSQL server at {server.render_as_string()}: {error.orig}"
+        if os.environ.get("DATELINE_REQUIRE_POSTGRES") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    url = server.set(database=name).render_as_string(hide_password=False)
+    try:
+        folder = tmp_path_factory.mktemp("postgres")
+        app = _test_app(folder / "postgres", folder / "media", uri=url)
+        with app.app_context():
+            flask_migrate.upgrade(directory=str(MIGRATIONS))
+            db.engine.dispose()
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture
+def postgres_app(tmp_path: Path, postgres_database: str) -> Iterator[Flask]:
+    """An app on the migrated PostgreSQL database, emptied of the previous test's rows."""
+    app = _test_app(tmp_path / "postgres", tmp_path / "media", uri=postgres_database)
+    with app.app_context():
+        tables = set(sa.inspect(db.engine).get_table_names()) - {"alembic_version"}
+        db.session.execute(sa.text(f"TRUNCATE {', '.join(sorted(tables))} RESTART IDENTITY"))
+        db.session.commit()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def postgres_client(postgres_app: Flask) -> FlaskClient:
+    """A browser-like test client of the app on PostgreSQL."""
+    return postgres_app.test_client()

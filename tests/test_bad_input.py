@@ -196,13 +196,25 @@ def test_malformed_value_brings_the_form_back_marked_and_changes_nothing(
         assert database_state(app) == before
 
 
-def test_nul_characters_are_dropped_from_typed_text(app, client, auth):
+@pytest.mark.parametrize("control", ["\x00", "\x07", "\x1b", "\x0b", "\ufffe"])
+def test_control_characters_are_dropped_from_typed_text(app, client, auth, control):
+    """Feeds and sitemaps are XML, which cannot carry them; tabs and line breaks stay."""
     auth.login("editor")
-    data = form_data(client, title="Head\x00line", slug="a\x00b", body="Bo\x00dy", status="draft")
+    body = form_data(client)["body"]
+    data = form_data(
+        client,
+        title=f"Head{control}line",
+        slug=f"a{control}b",
+        summary=f"A\tshort{control} dek.",
+        body=f"\t{control}{body}\n",
+    )
     assert client.post("/editor/articles/new", data=data).status_code == 303
     with app.app_context():
         article = db.session.scalar(sa.select(Article).where(Article.slug == "ab"))
-        assert (article.title, article.body) == ("Headline", "Body")
+        assert (article.title, article.summary) == ("Headline", "A\tshort dek.")
+        assert article.body == f"\t{body}\n"
+    for url in ("/feed.xml", "/feed.rss", "/sitemaps/news.xml", "/articles/ab"):
+        assert client.get(url).status_code == 200, url
 
 
 def test_writer_sending_featured_maybe_is_told_only_editors_feature(app, client, auth):
@@ -262,6 +274,13 @@ UNKNOWN_TO_READERS = (
     "/sections/nothing",
     "/tags/nothing",
     "/media/0123456789abcdef0123456789abcdef.jpg",
+    "/sidebars/related/999",
+    "/sidebars/related/0",
+    "/sidebars/related/abc",
+    "/sidebars/related/99999999999999999999",
+    "/sitemaps/articles-2.xml",
+    "/sitemaps/articles-0.xml",
+    "/sitemaps/listings-99999999999999999999.xml",
 )
 
 
@@ -404,8 +423,10 @@ ROUTE_ARGUMENTS = {
     "redirect_id": 1,
     "user_id": 1,
     "item_id": 1,
+    "section_id": 1,
     "token": "x",
     "ending": "xml",
+    "part": 1,
 }
 METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
 

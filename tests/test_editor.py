@@ -80,6 +80,13 @@ def test_form_posted_after_sign_out_comes_back_with_its_text(client):
     assert 'action="/auth/login?next=/editor/articles/new"' in response.text
 
 
+def test_field_hints_are_text_even_when_translated_lazily(client, auth):
+    """A lazily translated hint passes as markup in Jinja; the form must still escape it."""
+    auth.login("writer")
+    page = client.get("/editor/articles/new").text
+    assert "The address: /articles/&lt;slug&gt;." in page
+
+
 def test_editor_publishes_an_article_through_the_form(app, client, auth):
     auth.login("editor")
     response = client.post("/editor/articles/new", data=form_data(client))

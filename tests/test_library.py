@@ -499,6 +499,24 @@ def test_an_image_in_an_article_in_the_trash_is_in_use(app, client, auth, make_a
     assert response.status_code == 409 and "in the trash" in response.text
 
 
+def test_deleting_an_image_keeps_the_files_of_a_profile_photo_that_is_the_same_picture(
+    app, client, auth
+):
+    auth.login("editor")
+    item = stored_item(app, client)
+    with app.app_context():
+        person = db.session.scalar(sa.select(User).where(User.username == "editor"))
+        person.photo = item.name
+        db.session.commit()
+    shared = [name for name in files(app) if name.startswith(item.hash)]
+
+    assert delete(client, item.id).status_code == 303
+    assert items(app) == [] and files(app) == shared
+    assert "Deleted “Shade 90” from the library; a profile photo" in client.get(LIBRARY).text
+    with client.get(f"/media/{item.name}") as photo:
+        assert photo.status_code == 200
+
+
 def test_writers_may_not_delete_and_see_no_delete_link(app, client, auth, make_user):
     auth.login("writer")
     [item_id] = add_items(app, 1)

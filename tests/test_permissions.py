@@ -31,7 +31,7 @@ from werkzeug.test import TestResponse
 from blog.auth import set_password_url
 from blog.dates import local, utcnow
 from blog.extensions import db
-from blog.models import Article, Autosave, MediaItem, SlugRedirect, User
+from blog.models import Article, Autosave, MediaItem, Section, SlugRedirect, User
 from blog.saving import keep_revision
 from tests.conftest import PASSWORD, body_for, csrf_token
 
@@ -81,6 +81,7 @@ class World:
     link: str = ""  # a set-password link
     tomorrow: str = ""  # a publication time tomorrow, as the form takes it
     media_id: int = 0  # an image of the media library
+    section_id: int = 0  # the first of two sections
 
 
 # --- what each action sends, and the change it makes when allowed -------------------------------
@@ -214,6 +215,9 @@ MEDIA = "/editor/media"
 MEDIA_ITEM = "/editor/media/<id:item_id>"
 NEW = "/editor/articles/new"
 PEOPLE = "/admin/people/<id:user_id>"
+PROFILE = "/editor/profile"
+SECTIONS = "/editor/sections"
+SECTION = "/editor/sections/<id:section_id>"
 SET_PASSWORD = "/auth/set-password/<token>"
 
 ACTIONS: dict[str, Action] = {
@@ -463,7 +467,45 @@ ACTIONS: dict[str, Action] = {
         lambda w: f"/admin/people/{w.target_id}/reset-password",
         effect=new_password,
     ),
+    "profile form": Action(
+        f"{PEOPLE}/profile", "GET", "page", lambda w: f"/admin/people/{w.target_id}/profile"
+    ),
+    "edit profile": Action(
+        f"{PEOPLE}/profile",
+        "POST",
+        "form",
+        lambda w: f"/admin/people/{w.target_id}/profile",
+        lambda w: {"display_name": "Renamed", "bio": "A bio."},
+        lambda before, after, w: person(after, w.target_id)["bio"] == "A bio.",
+    ),
     "audit log": Action("/admin/audit", "GET", "page", fixed("/admin/audit")),
+    # One's own profile, and the sections of the site's navigation.
+    "own profile form": Action(PROFILE, "GET", "page", fixed(PROFILE)),
+    "edit own profile": Action(
+        PROFILE,
+        "POST",
+        "form",
+        fixed(PROFILE),
+        lambda w: {"display_name": "Renamed", "bio": "A bio."},
+        lambda before, after, w: person(after, w.actor_id)["bio"] == "A bio.",
+    ),
+    "sections": Action(SECTIONS, "GET", "page", fixed(SECTIONS)),
+    "move section": Action(
+        f"{SECTION}/move",
+        "POST",
+        "form",
+        lambda w: f"{SECTIONS}/{w.section_id}/move",
+        lambda w: {"direction": "down"},
+        lambda before, after, w: rows(after, "sections", id=w.section_id)[0]["position"] == 2,
+    ),
+    "hide section": Action(
+        f"{SECTION}/navigation",
+        "POST",
+        "form",
+        lambda w: f"{SECTIONS}/{w.section_id}/navigation",
+        lambda w: {"show": "0"},
+        lambda before, after, w: not rows(after, "sections", id=w.section_id)[0]["in_navigation"],
+    ),
     # Signing in and out, and set-password links.
     "sign-in form": Action("/auth/login", "GET", "page", fixed("/auth/login")),
     "sign in": Action(
@@ -507,6 +549,8 @@ ON_TARGET = {
     "deactivate",
     "reactivate",
     "reset password",
+    "profile form",
+    "edit profile",
     "sign in",
     "set-password form",
     "set password",
@@ -855,6 +899,8 @@ MATRIX: list[tuple[str, str, str, Outcome]] = [
             "deactivate",
             "reactivate",
             "reset password",
+            "profile form",
+            "edit profile",
             "audit log",
         )
         for role in (ANON, WRITER, EDITOR, DEACTIVATED)
@@ -866,7 +912,26 @@ MATRIX: list[tuple[str, str, str, Outcome]] = [
     (ADMIN, "deactivate", "-", DONE),
     (ADMIN, "reactivate", "-", DONE),
     (ADMIN, "reset password", "-", ANSWERED),
+    (ADMIN, "profile form", "-", PAGE),
+    (ADMIN, "edit profile", "-", DONE),
     (ADMIN, "audit log", "-", PAGE),
+    # Everyone in the newsroom edits their own profile; editors order the navigation.
+    *[
+        (role, action, "-", SIGNED_OUT if role in (ANON, DEACTIVATED) else outcome)
+        for action, outcome in (("own profile form", PAGE), ("edit own profile", DONE))
+        for role in (ANON, WRITER, EDITOR, ADMIN, DEACTIVATED)
+    ],
+    *[
+        (role, action, "-", outcome)
+        for action, allowed in (("sections", PAGE), ("move section", DONE), ("hide section", DONE))
+        for role, outcome in (
+            (ANON, SIGNED_OUT),
+            (WRITER, FORBIDDEN),
+            (EDITOR, allowed),
+            (ADMIN, allowed),
+            (DEACTIVATED, SIGNED_OUT),
+        )
+    ],
     # Signing in and out. A deactivated account cannot sign in again.
     (ANON, "sign-in form", "-", PAGE),
     (WRITER, "sign-in form", "-", TO_DASHBOARD),
@@ -968,6 +1033,15 @@ def add_image(app: Flask, hero_of: int) -> int:
         return image.id
 
 
+def add_sections(app: Flask) -> int:
+    """Two sections in the navigation; the first one's id."""
+    with app.app_context():
+        first = Section(name="Local", slug="local")
+        db.session.add_all([first, Section(name="Sport", slug="sport")])
+        db.session.commit()
+        return first.id
+
+
 def sign_in(client: FlaskClient, username: str) -> None:
     """Sign ``client`` in through the form."""
     token = csrf_token(client, "/auth/login")
@@ -1031,6 +1105,8 @@ def set_up(
         world.target_id = add_member(app, "target", "writer", active=action != "reactivate").id
     if ACTIONS[action].rule.startswith(MEDIA_ITEM):
         world.media_id = add_image(app, hero_of=world.article_id)
+    if ACTIONS[action].rule.startswith(SECTION):
+        world.section_id = add_sections(app)
     actor = None
     if role != ANON:
         username, account_role = ACCOUNTS[role]

@@ -85,7 +85,11 @@ def test_every_newsroom_page_is_the_same_with_or_without_htmx_headers(client, au
 
 def test_fragments_are_never_whole_pages(client, auth, make_article):
     article = make_article("Fragment")
-    for url in (f"/sidebars/featured?exclude={article.id}", "/sidebars/latest"):
+    for url in (
+        f"/sidebars/featured?exclude={article.id}",
+        "/sidebars/latest",
+        f"/sidebars/related/{article.id}",
+    ):
         assert "<html" not in client.get(url).text
     auth.login("editor")
     for url in ("/editor/rows?q=x", "/editor/slug-check?slug=a"):
@@ -109,6 +113,8 @@ def test_htmx_is_vendored_and_nothing_loads_from_other_sites(client):
     assert len(vendored) == 1
     page = client.get("/").text
     assert re.search(rf'src="/static/vendor/{re.escape(vendored[0].name)}\?v=[0-9a-f]{{12}}"', page)
+    # The canonical address is absolute by definition, and nothing is loaded from it.
+    page = page.replace('<link rel="canonical" href="http://localhost/">', "")
     assert not re.search(r'(src|href)="(https?:)?//', page)
     with client.get(f"/static/vendor/{vendored[0].name}") as script:
         assert script.status_code == 200
@@ -123,7 +129,8 @@ def test_htmx_config_forbids_eval_and_inline_styles(client):
 def test_templates_have_no_inline_scripts_or_handlers():
     for path in TEMPLATES.rglob("*.html"):
         text = path.read_text()
-        assert not re.search(r"<script(?![^>]*\bsrc=)", text), path
+        # JSON-LD is a data block, never run: no exception to the policy.
+        assert not re.search(r'<script(?![^>]*\b(src=|type="application/ld\+json"))', text), path
         assert not re.search(r"\son[a-z]+=", text), path
         assert "style=" not in text, path
 

@@ -1,5 +1,6 @@
 // The media library: "Copy" buttons for each image's Markdown, and the focus on cards that
-// htmx puts in place (the next page of images, a description saved or left).
+// htmx puts in place (the next page of images, a description saved or left). The buttons'
+// words after copying come from the page (data-copied, data-copy-failed), in its language.
 "use strict";
 
 document.addEventListener("htmx:load", (event) => {
@@ -22,8 +23,8 @@ document.addEventListener("click", async (event) => {
   field.select();
   try {
     await navigator.clipboard.writeText(field.value);
-    label.textContent = "Copied";
+    label.textContent = button.dataset.copied;
   } catch {
-    label.textContent = "Press Ctrl+C to copy";
+    label.textContent = button.dataset.copyFailed;
   }
 });

@@ -74,12 +74,16 @@ def test_article_page_does_not_shift_as_hero_and_sidebars_load(
     make_article: Callable[..., Article],
     jpeg: Path,
 ) -> None:
-    """Layout shift stays 0 while the hero image arrives late and htmx fills both sidebars."""
+    """Layout shift stays 0 while the hero arrives late and htmx fills sidebars and related."""
     with live_server.app.app_context(), jpeg.open("rb") as file:
         hero = images.store(file)
     for n in range(6):
         # Headlines of three lines and more are cut to two, so the room kept for them suffices.
-        make_article(f"Featured story {n}, " + "with a headline that runs on " * 6, featured=True)
+        make_article(
+            f"Featured story {n}, " + "with a headline that runs on " * 6,
+            featured=True,
+            tags=["harbour"],
+        )
     for n in range(6):
         make_article(f"Latest story {n}")
     article = make_article(
@@ -90,6 +94,7 @@ def test_article_page_does_not_shift_as_hero_and_sidebars_load(
         hero_width=hero.width,
         hero_height=hero.height,
         hero_alt="Cranes over the harbour at dawn",
+        tags=["harbour"],
     )
     options: dict[str, Any] = VIEWPORTS[device]
     page = new_page(**options)
@@ -106,12 +111,17 @@ def test_article_page_does_not_shift_as_hero_and_sidebars_load(
     expect(picture).to_have_js_property("complete", True)
     assert picture.evaluate("img => img.naturalWidth") > 0
     # One sidebar after the other, so that the second is on screen while the first fills.
-    for kind in ("featured", "latest"):
+    # The related posts at the end of the article last, with four of the long headlines.
+    for box, part, items in (
+        ("sidebar-featured", "/sidebars/featured", 5),
+        ("sidebar-latest", "/sidebars/latest", 5),
+        ("related", "/sidebars/related/", 4),
+    ):
         # By id in one step: the element may be swapped for its filled twin at any moment.
-        page.evaluate(f"document.getElementById('sidebar-{kind}').scrollIntoView()")
-        held.release(page, f"/sidebars/{kind}")
-        expect(page.locator(f"#sidebar-{kind} li")).to_have_count(5)
-        expect(page.locator(f"#sidebar-{kind}[hx-get]")).to_have_count(0)
+        page.evaluate(f"document.getElementById('{box}').scrollIntoView()")
+        held.release(page, part)
+        expect(page.locator(f"#{box} li")).to_have_count(items)
+        expect(page.locator(f"#{box}[hx-get]")).to_have_count(0)
 
     shifts = page.evaluate(SHIFTS_SO_FAR)
     assert sum(shift["value"] for shift in shifts) == 0, shifts
