@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from blog.extensions import db
+from blog.i18n import lazy_gettext as _l
 from blog.models import Article, AuditEvent, User
 
 

@@ -28,7 +28,6 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_limiter import RateLimitExceeded
 from flask_login import current_user, login_required, login_user, logout_user
 from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
@@ -38,6 +37,7 @@ from blog import audit
 from blog.extensions import csrf, db, limiter, login_manager
 from blog.forms import LoginForm, strip_text
 from blog.hx import hx_redirect, is_htmx, session_notice
+from blog.i18n import lazy_gettext as _l
 from blog.models import User
 from blog.people_forms import SetPasswordForm
 

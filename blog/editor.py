@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from slugify import slugify
 from sqlalchemy.orm import selectinload
@@ -25,6 +24,7 @@ from blog.dates import clock, local, long_date, utcnow
 from blog.extensions import csrf, db
 from blog.forms import MAX_BODY_CHARS, ArticleForm
 from blog.hx import fragment, hx_redirect
+from blog.i18n import lazy_gettext as _l
 from blog.models import STATES, Article, MediaItem, Section, User
 from blog.saving import keep_revision, save_article, unique_slug, unpublish_article
 from blog.site import small_int

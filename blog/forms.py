@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import format_number
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from slugify import slugify
@@ -30,6 +29,7 @@ from wtforms.widgets import HiddenInput
 
 from blog import images
 from blog.extensions import db
+from blog.i18n import lazy_gettext as _l
 from blog.models import STATUSES, Article, MediaItem
 from blog.sanitize import xml_text
 

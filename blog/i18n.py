@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, current_app
-from flask_babel import Babel
+from flask_babel import Babel, LazyString, gettext
+from markupsafe import Markup, escape
 
 LANGUAGES = {"en": "English", "uk": "Українська"}
+
+
+class LazyText(LazyString):
+    """Text translated when it is used; in a template it is text, escaped like any other."""
+
+    def __html__(self) -> Markup:
+        # Flask-Babel's LazyString passes itself off as markup, so a translation with "<" or
+        # "&" would become HTML.
+        return escape(str(self))
+
+
+def lazy_gettext(string: str, **variables: Any) -> LazyText:
+    """``gettext`` put off until the text is used: for form labels and module-level text."""
+    return LazyText(gettext, string, **variables)
 
 
 def site_language() -> str:

@@ -6,10 +6,9 @@ import re
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, make_response, render_template, request, url_for
+from flask import Blueprint, abort, flash, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_sqlalchemy.pagination import Pagination
 from flask_wtf import FlaskForm
@@ -24,8 +23,9 @@ from blog.editor import STATE_LABELS
 from blog.extensions import csrf, db
 from blog.forms import kept_upload, strip_text
 from blog.hx import fragment, hx_redirect, is_htmx
+from blog.i18n import lazy_gettext as _l
 from blog.models import MediaItem, User
-from blog.site import small_int
+from blog.site import small_int, too_long_query
 
 bp = Blueprint("library", __name__, url_prefix="/editor/media")
 
@@ -95,14 +95,7 @@ def _query_text() -> str:
     """The ``q`` of the request, trimmed; a 400 page when it is too long to be a description."""
     text = request.args.get("q", "").strip()
     if len(text) > MAX_QUERY:
-        message = _(
-            "Search for at most %(limit)d characters. Go back and shorten the words.",
-            limit=MAX_QUERY,
-        )
-        page = render_template(
-            "errors/error.html", code=400, name=_("Search too long"), message=message
-        )
-        abort(make_response(page, 400))
+        abort(too_long_query(MAX_QUERY))
     return text
 
 

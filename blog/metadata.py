@@ -176,14 +176,14 @@ def _publisher() -> dict[str, Any]:
     }
 
 
-def news_article(article: Article) -> dict[str, Any]:
-    """The ``NewsArticle`` structured data of a public article."""
+def news_article(article: Article, description: str) -> dict[str, Any]:
+    """The ``NewsArticle`` structured data of a public article (``article_description``)."""
     url = url_for("articles.detail", slug=article.slug, _external=True)
     data: dict[str, Any] = {
         "@context": "https://schema.org",
         "@type": "NewsArticle",
         "headline": shorten(article.title, HEADLINE_LENGTH),
-        "description": article_description(article),
+        "description": description,
         "datePublished": article.published_at.isoformat() if article.published_at else None,
         "dateModified": article.modified_at.isoformat() if article.modified_at else None,
         "author": {

@@ -357,8 +357,7 @@ class Article(db.Model):
         )
         others = cls.public().with_only_columns(cls.id).where(cls.id != article.id)
         ids = list(db.session.scalars(others.where(shares_a_tag).limit(limit)))
-        if article.section_id is not None:
-            # Run even when the tags filled the list, so the page's query count stays fixed.
+        if article.section_id is not None and len(ids) < limit:
             same_section = others.where(cls.section_id == article.section_id, ~shares_a_tag)
             ids += db.session.scalars(same_section.limit(limit - len(ids)))
         found = {teaser.id: teaser for teaser in db.session.scalars(cls.teasers(ids))}

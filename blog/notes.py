@@ -9,7 +9,6 @@ from flask import Blueprint, abort, flash, make_response, render_template, url_f
 from flask.typing import ResponseReturnValue
 from flask_babel import LazyString, format_number
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import SelectField, TextAreaField
@@ -22,12 +21,14 @@ from blog.dates import utcnow
 from blog.extensions import csrf, db
 from blog.forms import strip_text
 from blog.hx import hx_redirect
+from blog.i18n import lazy_gettext as _l
 from blog.models import NOTE_KINDS, Article, ArticleNote
 
 bp = Blueprint("notes", __name__, url_prefix="/editor")
 
 MAX_NOTE_CHARS = 2_000
 NOTE_LABELS = {"correction": _l("Correction"), "update": _l("Update")}
+bp.add_app_template_global(NOTE_LABELS, "note_labels")
 
 
 def _plain_text(value: str | None) -> str | None:

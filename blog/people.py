@@ -9,13 +9,13 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from blog import audit
 from blog.auth import SET_PASSWORD_LINK_DAYS, admin_required, set_password_url
 from blog.extensions import csrf, db
+from blog.i18n import lazy_gettext as _l
 from blog.models import AuditEvent, User
 from blog.people_forms import ROLE_CHOICES, ROLE_LABELS, PersonForm, RoleForm
 from blog.profiles import edit_profile

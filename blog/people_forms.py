@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import format_number
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
@@ -24,6 +24,7 @@ from blog import images
 from blog.cli import USERNAME
 from blog.extensions import db
 from blog.forms import kept_upload, strip_text
+from blog.i18n import lazy_gettext as _l
 from blog.models import BIO_MAX, ROLES, User
 from blog.passwords import MIN_LENGTH, password_problem
 
@@ -94,7 +95,7 @@ class SetPasswordForm(FlaskForm):
 
 
 def _single_newlines(value: str | None) -> str | None:
-    """Line breaks as one character, as the browser counted them against ``maxlength``."""
+    """Line breaks as one character, as the person typing them counts them."""
     return value.replace("\r\n", "\n") if isinstance(value, str) else value
 
 
@@ -109,12 +110,6 @@ class ProfileForm(FlaskForm):
     )
     bio = TextAreaField(
         _l("Bio"),
-        validators=[
-            Length(
-                max=BIO_MAX,
-                message=_l("The bio is %(length)d characters long; the limit is %(max)d."),
-            )
-        ],
         filters=[_single_newlines, strip_text],
         description=_l(
             "Plain text, at most %(count)d characters; a blank line starts a new paragraph.",
@@ -132,6 +127,17 @@ class ProfileForm(FlaskForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.stored: images.StoredImage | None = None
+
+    def validate_bio(self, field: TextAreaField) -> None:
+        """At most BIO_MAX characters, checked here: a ``maxlength`` would cut pasted text."""
+        if len(field.data or "") > BIO_MAX:
+            raise ValidationError(
+                _(
+                    "The bio is %(length)s characters long; the limit is %(limit)s.",
+                    length=format_number(len(field.data)),
+                    limit=format_number(BIO_MAX),
+                )
+            )
 
     def validate_photo(self, field: FileField) -> None:
         """Store a new upload at once, so that it survives errors in the other fields."""

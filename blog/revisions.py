@@ -69,6 +69,8 @@ def _history_page(
     After a refused restore, the version ``restoring`` is compared with the latest, and
     ``override`` (the reason to publish anyway) goes next to its Restore button.
     """
+    from blog.editor import STATE_LABELS  # here, as blog.editor builds on this module
+
     query = (
         sa.select(Revision)
         .where(Revision.article_id == article.id)
@@ -84,7 +86,7 @@ def _history_page(
     # The latest version is the article as it stands: restoring it would change nothing.
     restorable = [r for r in dict.fromkeys((older, newer)) if r and r is not revisions[0]]
     context |= {"changes": found, "problems": problems, "restorable": restorable}
-    context |= {"restoring": restoring, "override": override}
+    context |= {"restoring": restoring, "override": override, "state_labels": STATE_LABELS}
     return render_template("revisions/history.html", **context), status
 
 

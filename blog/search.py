@@ -28,7 +28,6 @@ import sqlalchemy as sa
 from flask import Blueprint, Flask, current_app, render_template, request, url_for
 from flask.cli import with_appcontext
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 from flask_sqlalchemy.pagination import Pagination
 from markupsafe import Markup, escape
 from sqlalchemy import event
@@ -39,7 +38,7 @@ from blog.caching import content_changed
 from blog.extensions import db
 from blog.hx import fragment
 from blog.models import Article
-from blog.site import small_int
+from blog.site import small_int, too_long_query
 
 bp = Blueprint("search", __name__)
 
@@ -91,7 +90,13 @@ _INDEXED = ("title", "summary", "body_html")
 
 
 def init_app(app: Flask) -> None:
-    """Add ``reindex-search`` to ``flask``."""
+    """Refuse a database search cannot index; add ``reindex-search`` to ``flask``."""
+    with app.app_context():
+        name = db.engine.dialect.name
+    if name not in BACKENDS:
+        raise ValueError(
+            f"SQLALCHEMY_DATABASE_URI is a {name} database; Dateline needs SQLite or PostgreSQL"
+        )
     app.cli.add_command(reindex_search)
 
 
@@ -293,7 +298,7 @@ class PostgresTextSearch(Backend):
     @staticmethod
     def configuration() -> sa.BindParameter[str]:
         """The text search configuration of the site's language."""
-        name = CONFIGURATIONS.get(current_app.config["LANGUAGE"], CONFIGURATIONS["uk"])
+        name = CONFIGURATIONS[current_app.config["LANGUAGE"]]
         return sa.literal(name, postgresql.REGCONFIG)
 
     def query(self, text: str) -> sa.ColumnElement[Any] | None:
@@ -320,10 +325,10 @@ class PostgresTextSearch(Backend):
     def ranked(self, query: sa.ColumnElement[Any], limit: int, offset: int) -> list[Found]:
         """The page's rows by ``ts_rank``, then newest id; ``ts_headline`` for the page only."""
         weights = sa.literal(list(WEIGHTS), postgresql.ARRAY(sa.REAL))
-        rank = sa.func.ts_rank(weights, self.table.c.document, query)
+        rank = sa.func.ts_rank(weights, self.table.c.document, query).label("rank")
         page = (
             self.matches(query)
-            .add_columns(self.table.c.title, self.table.c.summary, self.table.c.body)
+            .add_columns(self.table.c.title, self.table.c.summary, self.table.c.body, rank)
             .where(_public(self.key))
             .order_by(rank.desc(), self.key.desc())
             .limit(limit)
@@ -333,13 +338,14 @@ class PostgresTextSearch(Backend):
         config, marks = self.configuration(), f"StartSel={MARK}, StopSel={END_MARK}"
         whole = f"{marks}, HighlightAll=true"
         passage = f"{marks}, MaxWords={SNIPPET_WORDS}, MinWords={SNIPPET_WORDS // 2}"
+        # A subquery's order is lost in the select around it: the page is ordered again.
         statement = sa.select(
             page.c.article_id,
             sa.func.ts_headline(config, page.c.title, query, whole),
             sa.func.ts_headline(config, page.c.summary, query, whole),
             sa.func.ts_headline(config, page.c.body, query, passage),
             page.c.body,
-        )
+        ).order_by(page.c.rank.desc(), page.c.article_id.desc())
         return [
             Found(article_id, _unmasked(title), _unmasked(summary), _unmasked(_cut(snippet, body)))
             for article_id, title, summary, snippet, body in db.session.execute(statement)
@@ -351,9 +357,9 @@ class PostgresTextSearch(Backend):
         """
         articles = Article.__table__
         rows = sa.select(articles.c.id, articles.c.title, articles.c.summary, articles.c.body_html)
-        if where is not None:
-            rows = rows.where(where)
-        for batch in connection.execute(rows.execution_options(yield_per=BATCH)).partitions():
+        # Every article is read from a server-side cursor, never all in memory at once.
+        rows = rows.execution_options(yield_per=BATCH) if where is None else rows.where(where)
+        for batch in connection.execute(rows).partitions(BATCH):
             self._insert(connection, batch)
 
     def _insert(self, connection: sa.Connection, batch: Sequence[sa.Row[Any]]) -> None:
@@ -392,7 +398,10 @@ class PostgresTextSearch(Backend):
         )
 
     def clear(self, connection: sa.Connection) -> None:
-        """Delete every row: searches keep reading the old rows until the new ones commit."""
+        """Delete every row: searches keep reading the old rows until the new ones commit.
+
+        An article's row stays locked until then, so a save that changes its words waits.
+        """
         connection.execute(sa.delete(self.table))
 
 
@@ -408,11 +417,12 @@ def _unmasked(text: str) -> str:
 
 def _cut(snippet: str, body: str) -> str:
     """``snippet`` with an ellipsis on each side where it cuts ``body`` short, as FTS5 does."""
-    start = body.find(_unmarked(snippet))
+    text = _unmarked(snippet)
+    start = body.find(text)
     if start < 0:
         return snippet
     before = ELLIPSIS if start > 0 else ""
-    after = ELLIPSIS if start + len(_unmarked(snippet)) < len(body) else ""
+    after = ELLIPSIS if start + len(text) < len(body) else ""
     return f"{before}{snippet}{after}"
 
 
@@ -420,11 +430,8 @@ BACKENDS: dict[str, Backend] = {"sqlite": Fts5(), "postgresql": PostgresTextSear
 
 
 def backend(bind: sa.Connection | sa.Engine) -> Backend:
-    """The search index of the database behind ``bind``."""
-    name = bind.dialect.name
-    if name not in BACKENDS:
-        raise RuntimeError(f"search needs SQLite or PostgreSQL, not {name}")
-    return BACKENDS[name]
+    """The search index of the database behind ``bind`` (``init_app`` checked it has one)."""
+    return BACKENDS[bind.dialect.name]
 
 
 class Hits(Pagination):
@@ -544,15 +551,7 @@ def _query_text() -> str:
 @bp.before_request
 def _refuse_long_queries() -> ResponseReturnValue | None:
     """A query over MAX_QUERY characters gets a 400 page saying so."""
-    if len(_query_text()) <= MAX_QUERY:
-        return None
-    message = _(
-        "Search for at most %(limit)d characters. Go back and shorten the words.", limit=MAX_QUERY
-    )
-    page = render_template(
-        "errors/error.html", code=400, name=_("Search too long"), message=message
-    )
-    return page, 400
+    return too_long_query(MAX_QUERY) if len(_query_text()) > MAX_QUERY else None
 
 
 def _page_number() -> int:
@@ -580,5 +579,9 @@ def results() -> ResponseReturnValue:
 @click.command("reindex-search")
 @with_appcontext
 def reindex_search() -> None:
-    """Build the search index again from every stored article (saves wait meanwhile)."""
+    """Build the search index again from every stored article.
+
+    Saves wait until it is done: on SQLite every one, on PostgreSQL those that change the
+    headline, summary or body of an article already indexed.
+    """
     click.echo(f"Indexed {reindex_all()} article(s).")

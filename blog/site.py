@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, Flask, redirect, render_template, url_for
+from flask import Blueprint, Flask, Response, make_response, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -14,6 +13,7 @@ from werkzeug.routing import IntegerConverter, Map
 
 from blog.extensions import db
 from blog.hx import is_htmx, session_notice
+from blog.i18n import lazy_gettext as _l
 
 bp = Blueprint("site", __name__)
 
@@ -54,6 +54,17 @@ def small_int(value: str) -> int:
     if not 1 <= number <= MAX_ID:
         raise ValueError(value)
     return number
+
+
+def too_long_query(limit: int) -> Response:
+    """The 400 page for a search of more than ``limit`` characters, saying so."""
+    message = _(
+        "Search for at most %(limit)d characters. Go back and shorten the words.", limit=limit
+    )
+    page = render_template(
+        "errors/error.html", code=400, name=_("Search too long"), message=message
+    )
+    return make_response(page, 400)
 
 
 def init_app(app: Flask) -> None:

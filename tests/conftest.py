@@ -170,13 +170,8 @@ def make_article(app: Flask, make_user: Callable[..., User]) -> Callable[..., Ar
                 **fields,
             )
             if section:
-                article.section = db.session.scalar(
-                    db.select(Section).filter_by(slug=section.lower())
-                ) or Section(name=section, slug=section.lower())
-            article.tags = [
-                db.session.scalar(db.select(Tag).filter_by(slug=t)) or Tag(name=t, slug=t)
-                for t in tags
-            ]
+                article.section = Section.named(section)
+            article.tags = [Tag.named(name) for name in tags]
             article.render()
             db.session.add(article)
             db.session.commit()

@@ -141,9 +141,17 @@ def test_a_bio_over_the_limit_comes_back_whole_with_its_length(app, client, auth
     response = save(client, bio=bio)
     assert response.status_code == 422
     assert 'id="bio-error"' in response.text
-    assert f"The bio is {len(bio)} characters long; the limit is {BIO_MAX}." in response.text
+    assert f"The bio is {len(bio):,} characters long; the limit is {BIO_MAX:,}." in response.text
     assert bio in response.text
     assert stored(app, "writer").bio == ""
+
+
+def test_the_bio_box_has_no_maxlength_that_would_cut_pasted_text(client, auth):
+    auth.login("writer")
+    page = client.get(PROFILE).text
+    box = page[page.index("<textarea") : page.index(">", page.index("<textarea"))]
+    assert 'name="bio"' in box
+    assert "maxlength" not in box
 
 
 def test_a_line_break_counts_once_toward_the_bio_limit(app, client, auth):

@@ -62,7 +62,9 @@ def queries(app: Flask, url: str) -> list[str]:
 
 
 @pytest.mark.parametrize("url", PAGES)
-def test_a_page_runs_as_many_queries_for_ten_articles_as_for_two(app, make_article, make_user, url):
+def test_a_page_runs_no_more_queries_for_ten_articles_than_for_two(
+    app, make_article, make_user, url
+):
     def story(n: int) -> None:
         """An article by a writer of its own (one author's loaded row would serve them all)."""
         make_article(
@@ -80,7 +82,8 @@ def test_a_page_runs_as_many_queries_for_ten_articles_as_for_two(app, make_artic
     for n in range(3, 11):
         story(n)
     many = queries(app, url)
-    assert len(many) == len(few), "\n".join(many)
+    # Fewer is fine: related posts skip the section once shared tags fill the list.
+    assert len(many) <= len(few), "\n".join(many)
     # The front page needs the most: its lead, a page of teasers with their authors and
     # sections, the count, the next publication, and the masthead's sections.
     assert len(many) <= 9, "\n".join(many)

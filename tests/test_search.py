@@ -13,8 +13,9 @@ import sqlalchemy as sa
 from flask import Flask
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 
-from blog import search
+from blog import create_app, search
 from blog.database import MIGRATIONS
 from blog.dates import utcnow
 from blog.extensions import db
@@ -366,6 +367,19 @@ def test_the_migration_indexes_articles_written_before_it(tmp_path: Path):
     with app.test_request_context():
         assert [hit.article.slug for hit in search.search("harbour tale").items] == ["old-story"]
         db.engine.dispose()
+
+
+def test_a_database_search_cannot_index_is_refused_at_startup(tmp_path, monkeypatch):
+    monkeypatch.setattr(SQLiteDialect_pysqlite, "name", "mysql")
+    message = r"a mysql database; Dateline needs SQLite or PostgreSQL"
+    with pytest.raises(ValueError, match=message):
+        create_app(
+            {
+                "TESTING": True,
+                "SECRET_KEY": "test",
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'site.db'}",
+            }
+        )
 
 
 def test_autogenerate_leaves_the_index_to_its_migration(app, runner):

@@ -6,6 +6,7 @@ The behaviours both databases share run on each in ``tests/test_search.py``.
 from __future__ import annotations
 
 import flask_migrate
+import psycopg
 import pytest
 import sqlalchemy as sa
 from flask import Flask
@@ -39,6 +40,17 @@ def test_the_index_is_a_weighted_tsvector_with_a_gin_index_and_db_check_agrees(a
 def test_the_migration_indexes_articles_written_before_it(app, make_article):
     article = make_article("Old story", summary="Dek", body="A *harb*our\n\nat dusk")
     with app.app_context():
+        # Other articles, copied from it, so that there is more than one batch to index.
+        inspected = sa.inspect(db.engine).get_columns("articles")
+        columns = [c["name"] for c in inspected if c["name"] != "id"]
+        changed = {"slug": "'copy-' || n", "title": "'Copy'", "body_html": "'<p>Copy</p>'"}
+        values = ", ".join(changed.get(name, name) for name in columns)
+        copies = sa.text(
+            f"INSERT INTO articles ({', '.join(columns)}) SELECT {values}"
+            f" FROM articles, generate_series(1, {search.BATCH}) AS n"
+        )
+        db.session.execute(copies)
+        db.session.commit()
         try:
             flask_migrate.downgrade(directory=str(MIGRATIONS), revision=BEFORE_INDEX)
             assert "article_search" not in sa.inspect(db.engine).get_table_names()
@@ -46,7 +58,9 @@ def test_the_migration_indexes_articles_written_before_it(app, make_article):
             flask_migrate.upgrade(directory=str(MIGRATIONS))
         query = sa.text("SELECT title, summary, body FROM article_search WHERE article_id = :id")
         row = db.session.execute(query, {"id": article.id}).one()
+        count = db.session.scalar(sa.text("SELECT count(*) FROM article_search"))
     assert tuple(row) == ("Old story", "Dek", "A harbour at dusk")
+    assert count == search.BATCH + 1
     assert found(app, "harbour dusk") == [article.slug]
 
 
@@ -85,5 +99,25 @@ def test_a_bulk_update_reindexes_the_rows_it_touches(app, make_article):
     with app.app_context():
         db.session.execute(sa.update(Article).values(title="Bus timetable"))
         db.session.commit()
-        assert search.reindex_all() == 1
     assert found(app, "ferry") == [] and found(app, "bus") == ["ferry"]
+
+
+def test_only_a_reindex_of_everything_reads_articles_through_a_server_side_cursor(
+    app, make_article
+):
+    article = make_article("Ferry timetable")
+    server_side: list[bool] = []
+
+    def record(_connection, cursor, *_args: object) -> None:
+        server_side.append(isinstance(cursor, psycopg.ServerCursor))
+
+    with app.app_context():
+        sa.event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            db.session.get(Article, article.id).title = "Bus timetable"
+            db.session.commit()
+            assert server_side and not any(server_side)
+            search.reindex_all()
+            assert any(server_side)
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", record)

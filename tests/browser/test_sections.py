@@ -17,7 +17,7 @@ def add_sections(app: Flask, *names: str) -> None:
     """Sections named ``names``, in this order."""
     with app.app_context():
         for name in names:
-            db.session.add(Section(name=name, slug=name.lower()))
+            db.session.add(Section.named(name))
             db.session.commit()
 
 
@@ -79,18 +79,3 @@ def test_moving_a_section_without_javascript_reloads_the_page_in_order(
         "aria-pressed", "false"
     )
     assert masthead(page)[:3] == ["Sport", "Local", "Latest"]
-
-
-def test_the_profile_page_passes_axe_empty_and_with_errors(
-    page: Page, sign_in: Callable[..., User]
-) -> None:
-    sign_in(page, role="writer")
-    page.get_by_role("link", name="Profile", exact=True).click()
-    expect(page.get_by_role("heading", name="Your profile")).to_be_visible()
-    assert_accessible(page)
-    page.get_by_label("Name", exact=True).fill("")
-    page.get_by_label("Bio").fill("Covers the harbour.")
-    page.get_by_role("button", name="Save the profile").click()
-    expect(page.locator("#form-errors")).to_be_visible()
-    expect(page.get_by_label("Bio")).to_have_value("Covers the harbour.")
-    assert_accessible(page)
