@@ -36,7 +36,7 @@ import flask_migrate
 from bench import results, seed, weight
 from bench.demo_site import HOST, ROOT, free_port, gunicorn_command, start_server, stop_server
 from bench.results import Check, Encoded, Load, Measured, SizeRun, Visit
-from blog import create_app
+from blog import create_app, delivery
 from blog.config import DEFAULTS
 from blog.database import MIGRATIONS
 from blog.extensions import db
@@ -280,6 +280,9 @@ class Run:
         targets = [("article page", f"/articles/{seed.SLUG}"), ("front page", "/")]
         self.visits, self.chromium = weight.first_visits(base, targets)
         resources = [(f"{visit.name} HTML", visit.path) for visit in self.visits]
+        # The readers' stylesheet travels inside every page's HTML; measured alone at its own
+        # address, which is still served.
+        resources.append(("CSS (inside each page)", f"/static/{delivery.READER_STYLESHEET}"))
         resources += [
             (kind, transfer.path)
             for transfer in self.visits[0].transfers
@@ -363,7 +366,8 @@ def report(run: Run, checks: list[Check], busy: float, minutes: float) -> str:
         "",
         "Chromium at 412 by 823 pixels with an empty cache, scrolled to the end: every "
         "request before images, with its body as sent (compressed as Chromium asked) and "
-        "decoded, and the cumulative layout shift of the whole visit.",
+        "decoded, and the cumulative layout shift of the whole visit. The readers' stylesheet "
+        "is inside each page's HTML.",
         "",
         results.visit_table(run.visits),
         "",

@@ -16,6 +16,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 VIEWPORT = {"width": 412, "height": 823}  # a common phone
 TIMEOUT_MS = 15_000
 SETTLE_MS = 500  # after the last request, for any late shift
+# A pause at each screen: htmx looks for newly revealed parts every 200 ms while the page
+# scrolls, so a faster reader would pass a short one (the related posts) unseen.
+SCROLL_PAUSE_MS = 250
 # Installed before the page's own code: sums every layout shift not caused by input.
 SHIFT_OBSERVER = """
 window.__layoutShift = 0;
@@ -42,7 +45,7 @@ def first_visits(base: str, pages: list[tuple[str, str]]) -> tuple[list[Visit], 
 
 
 def _visit(browser: Browser, base: str, name: str, path: str) -> Visit:
-    """Load the page, scroll to its end, wait for the sidebars; what was fetched, and CLS."""
+    """Load the page, scroll to its end, wait for the lazy parts; what was fetched, and CLS."""
     context = browser.new_context(viewport=VIEWPORT, is_mobile=True, has_touch=True)
     try:
         page = context.new_page()
@@ -55,7 +58,7 @@ def _visit(browser: Browser, base: str, name: str, path: str) -> Visit:
         previous = -1
         while (position := page.evaluate(SCROLL_STEP)) != previous:
             previous = position
-            page.wait_for_timeout(100)
+            page.wait_for_timeout(SCROLL_PAUSE_MS)
         page.wait_for_function(FILLED)
         page.wait_for_load_state("networkidle")
         page.wait_for_timeout(SETTLE_MS)

@@ -1,4 +1,6 @@
-"""Delivery: content-hashed static URLs cached for a year; compression for readers only."""
+"""Delivery: the readers' stylesheet inline; content-hashed static URLs cached for a year;
+compression for readers only.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +9,13 @@ import re
 from datetime import timedelta
 
 import brotli
+import pytest
 from backports import zstd
+from flask import Flask
 
+from blog.config import ROOT
 from blog.dates import utcnow
-from blog.delivery import _fingerprint
+from blog.delivery import _fingerprint, _read_stylesheet
 
 ONE_YEAR = "max-age=31536000"
 
@@ -22,12 +27,12 @@ def static_url(page: str, filename: str) -> str:
 
 
 def test_static_files_under_their_hash_are_kept_for_a_year(client):
-    url = static_url(client.get("/").text, "css/site.css")
+    url = static_url(client.get("/").text, "favicon.svg")
     with client.get(url) as response:
         assert response.status_code == 200
         cache = response.headers["Cache-Control"]
         assert ONE_YEAR in cache and "immutable" in cache and "public" in cache
-    for stale in ("/static/css/site.css", "/static/css/site.css?v=000000000000"):
+    for stale in ("/static/favicon.svg", "/static/favicon.svg?v=000000000000"):
         with client.get(stale) as response:
             assert response.status_code == 200
             assert "immutable" not in response.headers.get("Cache-Control", ""), stale
@@ -42,6 +47,24 @@ def test_a_changed_file_gets_a_new_address(app, tmp_path):
         after = _fingerprint("style.css")
         assert re.fullmatch(r"[0-9a-f]{12}", before) and before != after
         assert _fingerprint("missing.css") == "" and _fingerprint("../secret") == ""
+
+
+def test_the_readers_stylesheet_is_inside_every_page_and_no_longer_linked(client, auth):
+    css = (ROOT / "static" / "css" / "site.css").read_text(encoding="utf-8")
+    reader = client.get("/").text
+    auth.login("editor")
+    staff = client.get("/editor/").text
+    for page in (reader, staff):
+        assert f"<style>{css}</style>" in page and "site.css" not in page
+    assert "newsroom.css" not in reader
+    static_url(staff, "css/newsroom.css")
+
+
+def test_a_stylesheet_that_could_end_its_style_element_is_refused(tmp_path):
+    (tmp_path / "css").mkdir()
+    (tmp_path / "css" / "site.css").write_text("a::after { content: '</STYLE><script>' }")
+    with pytest.raises(ValueError, match="</style"):
+        _read_stylesheet(Flask(__name__, static_folder=str(tmp_path)))
 
 
 def test_reader_pages_come_compressed_as_the_browser_prefers(client, make_article):
@@ -65,7 +88,7 @@ def test_signed_in_pages_are_never_compressed_but_static_files_are(client, auth)
     auth.login("editor")
     page = client.get("/editor/", headers={"Accept-Encoding": "br, gzip"})
     assert "Content-Encoding" not in page.headers  # it holds a CSRF token (BREACH)
-    css_url = static_url(page.text, "css/site.css")
+    css_url = static_url(page.text, "css/newsroom.css")
     with client.get(css_url, headers={"Accept-Encoding": "br, gzip"}) as css:
         assert css.headers["Content-Encoding"] == "br"
     with client.get(css_url, headers={"Accept-Encoding": "gzip"}) as css:

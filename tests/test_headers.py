@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -11,13 +14,16 @@ from flask.testing import FlaskClient
 from PIL import Image
 
 from blog import config, create_app, images
+from blog.config import ROOT
 from blog.extensions import db
 from tests.conftest import PASSWORD, csrf_token
 
+READER_CSS = (ROOT / "static" / "css" / "site.css").read_text(encoding="utf-8")
+READER_CSS_HASH = base64.b64encode(hashlib.sha256(READER_CSS.encode()).digest()).decode()
 REQUIRED_DIRECTIVES = {
     "default-src": "'self'",
     "script-src": "'self'",
-    "style-src": "'self'",
+    "style-src": f"'self' 'sha256-{READER_CSS_HASH}'",
     "img-src": "'self'",
     "object-src": "'none'",
     "base-uri": "'none'",
@@ -123,6 +129,16 @@ def test_policy_allows_no_inline_code_eval_or_other_sites(client):
     for sources in directives(response).values():
         assert "unsafe" not in sources  # unsafe-inline, unsafe-eval, unsafe-hashes
         assert not {"*", "data:", "blob:", "http:", "https:"} & set(sources.split())
+
+
+def test_the_only_inline_style_allowed_is_the_readers_stylesheet_every_page_carries(client, auth):
+    pages = [client.get("/")]
+    auth.login("editor")
+    pages.append(client.get("/editor/"))
+    for response in pages:
+        assert re.findall(r"<style\b[^>]*>(.*?)</style>", response.text, re.DOTALL) == [READER_CSS]
+        allowed = directives(response)["style-src"].split()
+        assert allowed == ["'self'", f"'sha256-{READER_CSS_HASH}'"]
 
 
 def test_plain_http_gets_no_hsts_and_cookies_without_secure(client, make_user):

@@ -260,7 +260,7 @@ def test_every_page_of_the_listing_shows_the_profile(app, client, profiled, make
 def test_an_author_without_a_profile_gets_no_empty_box(client, make_article):
     make_article("Harbour story")
     page = client.get("/authors/reporter").text
-    assert "author-profile" not in page and "Harbour story" in page
+    assert 'class="author-profile' not in page and "Harbour story" in page
 
 
 def test_an_inactive_imported_author_still_has_a_page_with_the_bio(app, client, make_user):

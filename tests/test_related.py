@@ -95,7 +95,7 @@ def test_the_filled_box_keeps_the_root_of_the_empty_one(client, make_article, re
     fragment = client.get(f"/sidebars/related/{reading.id}").text
     root = '<section class="sidebar related" id="related" aria-labelledby="related-title"'
     assert root in page
-    assert f'hx-get="/sidebars/related/{reading.id}" hx-trigger="revealed"' in page
+    assert f'hx-get="/sidebars/related/{reading.id}" hx-trigger="intersect once"' in page
     assert 'hx-swap="outerHTML"' in page
     assert fragment.lstrip().startswith(root)
     assert "hx-get" not in fragment and "<html" not in fragment
