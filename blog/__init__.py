@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask
 
 from blog import (
+    archive,
     articles,
     auth,
     autosave,
@@ -37,6 +38,7 @@ from blog import (
     sidebars,
     site,
     sitemaps,
+    wordpress,
 )
 from blog.config import ROOT
 
@@ -61,10 +63,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     headers.init_app(app)
     cli.init_app(app)
     backup.init_app(app)
+    archive.init_app(app)
     images.init_app(app)
     metadata.init_app(app)
     rerendering.init_app(app)
     search.init_app(app)
+    wordpress.init_app(app)
     for module in (
         articles,
         feeds,

@@ -12,8 +12,8 @@ from flask_login import current_user
 from flask_sqlalchemy.pagination import Pagination, SelectPagination
 
 from blog.extensions import db
-from blog.models import Article, Section, Tag, User
-from blog.site import small_int
+from blog.models import QUERY_PERMALINKS, Article, Section, Tag, User
+from blog.site import legacy_redirect, small_int
 
 bp = Blueprint("articles", __name__)
 
@@ -63,7 +63,14 @@ def _listing(
 
 @bp.get("/")
 def index() -> ResponseReturnValue:
-    """The front page: the lead story on the first page, then the latest, paginated."""
+    """The front page: the lead story on the first page, then the latest, paginated.
+
+    An imported article's old query permalink (WordPress's ``/?p=123``) leads to it instead.
+    """
+    if not QUERY_PERMALINKS.isdisjoint(request.args) and (
+        moved := legacy_redirect(request.full_path)
+    ):
+        return moved
     lead = next(iter(Article.featured_latest(1) or Article.latest(1)), None)
     query = Article.public()
     if lead is not None:

@@ -12,7 +12,7 @@ import sqlite3
 import tarfile
 import tempfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
@@ -226,7 +226,7 @@ def _write_archive(archive: Path, members: list[tuple[str, Path]], revision: str
                     stat = os.fstat(source.fileno())
                     info = tarfile.TarInfo(name)
                     info.size, info.mtime, info.mode = stat.st_size, int(stat.st_mtime), 0o644
-                    digest = _Digesting(source)
+                    digest = Digesting(source)
                     tar.addfile(info, digest)
                 entries.append({"name": name, "size": info.size, "sha256": digest.hexdigest()})
             manifest = {
@@ -243,7 +243,7 @@ def _write_archive(archive: Path, members: list[tuple[str, Path]], revision: str
         os.fsync(file.fileno())
 
 
-class _Digesting:
+class Digesting:
     """A reader that keeps the SHA-256 of what has been read through it."""
 
     def __init__(self, source: IO[bytes]) -> None:
@@ -301,7 +301,7 @@ def _listing(
     members: dict[str, tarfile.TarInfo] = {}
     manifest_data = b""
     for member in tar:
-        name = _checked_name(member, staged)
+        name = checked_member(member, staged, (MANIFEST, DATABASE))
         if name in members or (name == MANIFEST and manifest_data):
             raise BadArchive(f"it holds {name} twice")
         total += member.size
@@ -333,8 +333,10 @@ def _listing(
     return members, manifest
 
 
-def _checked_name(member: tarfile.TarInfo, staged: Path) -> str:
-    """The member's name, if it is a plain file that lands inside ``staged``."""
+def checked_member(member: tarfile.TarInfo, staged: Path, files: Container[str]) -> str:
+    """The member's name, if it is a plain file that lands inside ``staged``: one of ``files``
+    at the top, or a file under ``media/``.
+    """
     name = member.name
     if not member.isreg():
         raise BadArchive(f"{name!r} is not a plain file (links and devices are refused)")
@@ -343,10 +345,10 @@ def _checked_name(member: tarfile.TarInfo, staged: Path) -> str:
         str(PurePosixPath(name)) == name
         and "\\" not in name
         and not any(part in ("..", ".") for part in parts)
-        and (name in (MANIFEST, DATABASE) or (len(parts) > 1 and parts[0] == MEDIA))
+        and (name in files or (len(parts) > 1 and parts[0] == MEDIA))
     )
     if not plain or not (staged / name).resolve().is_relative_to(staged.resolve()):
-        raise BadArchive(f"it holds {name!r}, a name outside the backup's layout")
+        raise BadArchive(f"it holds {name!r}, a name outside the archive's layout")
     return name
 
 

@@ -31,10 +31,10 @@ from werkzeug.http import parse_cookie, parse_etags
 
 from blog.dates import utcnow
 from blog.extensions import cache
-from blog.models import Article, ArticleNote, Section, SlugRedirect, Tag, User
+from blog.models import Article, ArticleNote, LegacyPath, Section, SlugRedirect, Tag, User
 
 # What reader pages show: a commit that writes one of these retires every cached page.
-CONTENT_MODELS = (Article, ArticleNote, Section, SlugRedirect, Tag, User)
+CONTENT_MODELS = (Article, ArticleNote, LegacyPath, Section, SlugRedirect, Tag, User)
 CONTENT_TABLES = frozenset(model.__table__ for model in CONTENT_MODELS) | {
     Article.tags.property.secondary
 }

@@ -6,6 +6,7 @@ import re
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Self
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 import sqlalchemy as sa
 from flask_login import UserMixin
@@ -212,6 +213,9 @@ class Article(db.Model):
     version: Mapped[int] = mapped_column(default=1, server_default="1")
     # Set while the article is in the trash (always as a draft); None otherwise.
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Where an imported article came from (``wordpress:<site>/?p=<id>``): a second run of the
+    # same import finds it and adds nothing.
+    imported_from: Mapped[str | None] = mapped_column(sa.String(200), index=True, unique=True)
 
     __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
 
@@ -234,6 +238,9 @@ class Article(db.Model):
         cascade="all, delete-orphan",
         passive_deletes=True,
         order_by="ArticleNote.id",
+    )
+    legacy_paths: Mapped[list[LegacyPath]] = relationship(
+        back_populates="article", cascade="all, delete-orphan", passive_deletes=True
     )
 
     @property
@@ -384,6 +391,14 @@ class Article(db.Model):
         return db.session.scalar(query)
 
     @classmethod
+    def at_legacy_path(cls, address: str) -> Article | None:
+        """The article an address of the site it was imported from leads to."""
+        path = LegacyPath.normalize(address)
+        # The old site's database matched slugs whatever their case.
+        query = sa.select(cls).join(LegacyPath).where(LegacyPath.path.in_({path, path.lower()}))
+        return db.session.scalars(query.limit(1)).first()
+
+    @classmethod
     def slug_owner(cls, slug: str, other_than: Article | None = None) -> Article | None:
         """The article using ``slug``, leaving ``other_than`` out."""
         query = sa.select(cls).where(cls.slug == slug)
@@ -405,6 +420,43 @@ class SlugRedirect(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     article: Mapped[Article] = relationship(back_populates="redirects")
+
+
+class LegacyPath(db.Model):
+    """An address an imported article had on the site it came from: it redirects (301)."""
+
+    __tablename__ = "legacy_paths"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Normalized (see ``normalize``): ``/2024/03/05/harbour-reopens``, ``/?p=123``.
+    path: Mapped[str] = mapped_column(sa.String(500), unique=True)
+    article_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    article: Mapped[Article] = relationship(back_populates="legacy_paths")
+
+    @staticmethod
+    def normalize(address: str) -> str:
+        """An old address as stored: a URL's or path's path, without its trailing slash.
+
+        Escapes are made the way WordPress writes them (UTF-8, lowercase hex), so that the
+        path of a request, which arrives unescaped, finds the one stored from an export.
+        Of the query only the query permalinks (``?p=``, ``?page_id=``) are kept.
+        """
+        parts = urlsplit(address)
+        path = quote(unquote(parts.path), safe=PATH_SAFE).rstrip("/") or "/"
+        path = ESCAPE.sub(lambda escape: escape[0].lower(), path)
+        kept = [(key, value) for key, value in parse_qsl(parts.query) if key in QUERY_PERMALINKS]
+        return f"{path}?{urlencode(kept[:1])}" if kept else path
+
+
+# WordPress's query permalinks: a post's and a page's id; the front page answers them.
+QUERY_PERMALINKS = frozenset({"p", "page_id"})
+# Characters a path keeps unescaped (RFC 3986's unreserved and sub-delimiters, ":", "@", "/").
+PATH_SAFE = "/:@!$&'()*+,;=-._~"
+ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 
 
 class Revision(db.Model):

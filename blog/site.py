@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, Flask, Response, make_response, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
@@ -14,6 +23,7 @@ from werkzeug.routing import IntegerConverter, Map
 from blog.extensions import db
 from blog.hx import is_htmx, session_notice
 from blog.i18n import lazy_gettext as _l
+from blog.models import Article
 
 bp = Blueprint("site", __name__)
 
@@ -98,12 +108,24 @@ def _http_error(error: HTTPException) -> ResponseReturnValue:
     if isinstance(error, InternalServerError):
         db.session.rollback()
     code = error.code or 500
+    if code == 404 and (moved := legacy_redirect(request.full_path)) is not None:
+        return moved
     name = ERROR_NAMES.get(code, error.name)
     page = render_template("errors/error.html", code=code, name=name)
     response = error.get_response()
     response.set_data(page)
     response.content_type = "text/html; charset=utf-8"
     return response
+
+
+def legacy_redirect(address: str) -> Response | None:
+    """A 301 to the public article that ``address`` showed on the site it was imported from."""
+    if request.method not in {"GET", "HEAD"}:
+        return None
+    article = Article.at_legacy_path(address)
+    if article is None or not article.is_public:
+        return None
+    return redirect(url_for("articles.detail", slug=article.slug), code=301)
 
 
 def _csrf_error(_error: CSRFError) -> ResponseReturnValue:

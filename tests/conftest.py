@@ -276,3 +276,15 @@ def postgres_app(tmp_path: Path, postgres_database: str) -> Iterator[Flask]:
 def postgres_client(postgres_app: Flask) -> FlaskClient:
     """A browser-like test client of the app on PostgreSQL."""
     return postgres_app.test_client()
+
+
+@pytest.fixture
+def other_app(tmp_path: Path, migrated_database: Path) -> Iterator[Flask]:
+    """A second, empty site beside ``app``: its own new database and media folder."""
+    folder = tmp_path / "other"
+    folder.mkdir()
+    shutil.copyfile(migrated_database, folder / "test.db")
+    app = _test_app(folder / "test.db", folder / "media")
+    yield app
+    with app.app_context():
+        db.engine.dispose()
