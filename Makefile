@@ -7,7 +7,7 @@ PORT ?= 5000
 # System packages come from apt; as root directly, otherwise through sudo.
 APT := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: run test soak bench lighthouse lint format install dev-install system-python browser translations
+.PHONY: run test soak bench bench-import lighthouse lint format install dev-install system-python browser translations
 
 $(VENV)/.installed: pyproject.toml | system-python
 	python3 -m venv $(VENV)
@@ -50,6 +50,11 @@ soak: dev-install
 bench: dev-install browser
 	@command -v wrk >/dev/null || { $(APT) update -qq && $(APT) install -y -qq wrk; }
 	$(PY) -m bench.bench $(BENCH_ARGS)
+
+# import-wordpress on a generated 10,000-post export: peak memory against a budget, flat
+# against 1,000 posts, dry and second runs that change nothing; writes its part of bench/RESULTS.md.
+bench-import: dev-install
+	$(PY) -m bench.import_memory $(IMPORT_ARGS)
 
 bench/node_modules/.installed: bench/package-lock.json
 	@command -v npm >/dev/null || { $(APT) update -qq && $(APT) install -y -qq nodejs npm; }

@@ -17,16 +17,19 @@ HOST = "127.0.0.1"
 PROGRAM = Path(sys.argv[0]).stem  # names the script in its error messages
 
 
-def demo_instance(folder: Path, name: str) -> dict[str, str]:
-    """The environment of a new site in ``folder`` (database, media, secret key, content stamp),
-    demo added.
-    """
-    env = os.environ | {
+def site_env(folder: Path, name: str) -> dict[str, str]:
+    """The environment of a new, empty site ``name`` in ``folder``: database, media, key, stamp."""
+    return os.environ | {
         "FLASK_SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / f'{name}.db'}",
-        "FLASK_MEDIA_DIR": str(folder / "media"),
+        "FLASK_MEDIA_DIR": str(folder / f"{name}-media"),
         "FLASK_SECRET_KEY": f"{name}-" + secrets.token_urlsafe(32),
         "FLASK_CACHE_STAMP_FILE": str(folder / f"{name}.stamp"),
     }
+
+
+def demo_instance(folder: Path, name: str) -> dict[str, str]:
+    """The environment of a new site in ``folder``, demo added."""
+    env = site_env(folder, name)
     flask_command(env, "init-db")
     flask_command(env, "seed-demo")
     return env

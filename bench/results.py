@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 LIGHTHOUSE_START, LIGHTHOUSE_END = "<!-- lighthouse:start -->", "<!-- lighthouse:end -->"
+IMPORT_START, IMPORT_END = "<!-- import:start -->", "<!-- import:end -->"
 
 # The budgets: requests per second against the ceiling, by page key ...
 CEILING_SHARES = {"article": 0.8, "featured": 0.9, "latest": 0.9}
@@ -268,10 +269,20 @@ def encoded_table(encoded: list[Encoded]) -> str:
 
 def merge(existing: str | None, section: str) -> str:
     """RESULTS.md with ``section`` between the benchmark's markers, other sections untouched."""
-    block = f"{START}\n{section.strip()}\n{END}"
     if existing is None:
+        block = f"{START}\n{section.strip()}\n{END}"
         return f"# Benchmark results\n\n{block}\n\n{LIGHTHOUSE_START}\n{LIGHTHOUSE_END}\n"
-    if START in existing and END in existing:
-        head, rest = existing.split(START, 1)
-        return head + block + rest.split(END, 1)[1]
+    return merge_section(existing, START, END, section)
+
+
+def merge_section(existing: str | None, start: str, end: str, section: str) -> str:
+    """RESULTS.md with ``section`` between the markers ``start`` and ``end`` (added at the end
+    when missing), other sections untouched.
+    """
+    block = f"{start}\n{section.strip()}\n{end}"
+    if existing is None:
+        return f"# Benchmark results\n\n{block}\n"
+    if start in existing and end in existing:
+        head, rest = existing.split(start, 1)
+        return head + block + rest.split(end, 1)[1]
     return f"{existing.rstrip()}\n\n{block}\n"

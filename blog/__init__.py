@@ -20,6 +20,7 @@ from blog import (
     delivery,
     editor,
     feeds,
+    ghost,
     headers,
     hx,
     i18n,
@@ -69,6 +70,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     rerendering.init_app(app)
     search.init_app(app)
     wordpress.init_app(app)
+    ghost.init_app(app)
     for module in (
         articles,
         feeds,

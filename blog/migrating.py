@@ -10,8 +10,12 @@ of what it counted, changed and skipped.
 Posts are committed in batches, so that memory stays flat however long the archive: a bad
 post is reported and skipped, never fatal; an error that stops the run keeps the batches
 committed before it, and running the import again goes on from there, because a post whose
-``imported_from`` is found is left as it is. A dry run does everything in one transaction
-that is rolled back, with images stored in a temporary folder that is deleted afterwards.
+``imported_from`` is found is left as it is. Each post is saved in a savepoint: one that
+fails leaves no row behind, nor the image files written for it. A dry run does everything in one
+transaction that is rolled back, with images stored in a temporary folder that is deleted
+afterwards.
+
+``autop`` (WordPress's paragraphs) is here too, since Ghost's plain-text posts need it.
 """
 
 from __future__ import annotations
@@ -29,19 +33,22 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import click
 import sqlalchemy as sa
 from flask import current_app
+from flask.cli import with_appcontext
 from slugify import slugify
 from werkzeug.datastructures import MultiDict
 
 from blog import images
 from blog.body_images import MEDIA_PATH
+from blog.caching import content_changed
 from blog.cli import USERNAME
 from blog.dates import utcnow
 from blog.extensions import db
 from blog.forms import ArticleForm
 from blog.models import BIO_MAX, Article, LegacyPath, MediaItem, Section, Tag, User
-from blog.sanitize import clean
+from blog.sanitize import clean, xml_text
 from blog.saving import save_article, unique_slug
 from blog.search import plain_text
 
@@ -70,6 +77,67 @@ IMAGE_ENDINGS = (".jpg", ".jpeg", ".png", ".webp", ".gif")
 _LINKING_TAG = re.compile(r"<(?:img|a)\s[^>]*>", re.IGNORECASE)
 _URL_ATTRIBUTE = re.compile(r"""(\s(?:src|href)\s*=\s*)(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)
 _ALT = re.compile(r"""\salt\s*=\s*(["'])(.*?)\1""", re.IGNORECASE | re.DOTALL)
+HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+# Elements whose content a blank line does not end (kept whole while paragraphs are made).
+_RAW = re.compile(r"<(pre|script|style|textarea)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_BLOCKS = (
+    "address|article|aside|blockquote|caption|dd|details|div|dl|dt|figcaption|figure|footer"
+    "|form|h[1-6]|header|hr|iframe|li|main|nav|ol|p|section|summary|table|tbody|td|tfoot|th"
+    "|thead|tr|ul"
+)
+_BLOCK_OPEN = re.compile(rf"(<(?:{_BLOCKS})[\s/>])", re.IGNORECASE)
+_BLOCK_CLOSE = re.compile(rf"(</(?:{_BLOCKS})\s*>)", re.IGNORECASE)
+_BLOCK_START = re.compile(rf"</?(?:{_BLOCKS}|pre|script|style|textarea)(?:[\s/>]|$)", re.I)
+_KEPT = re.compile(r"\x00(\d+)\x00")
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+
+
+class ExportBroken(Exception):
+    """The file is not a readable export; the message says what is wrong."""
+
+
+class PostSkipped(Exception):
+    """The post cannot come in; the message says why."""
+
+
+ImportExport = Callable[[Path, Path | None, bool], "Report"]
+
+
+def import_command(name: str, media_help: str) -> Callable[[ImportExport], click.Command]:
+    """Make an importer ``import_export(export, media, dry_run)`` the ``flask`` command ``name``.
+
+    The command takes the export, ``--media`` (described by ``media_help``) and ``--dry-run``,
+    and prints the report; its help is the importer's docstring.
+    """
+
+    def command(import_export: ImportExport) -> click.Command:
+        @click.command(name, help=import_export.__doc__)
+        @with_appcontext
+        @click.argument("export", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+        @click.option(
+            "--media",
+            type=click.Path(exists=True, file_okay=False, path_type=Path),
+            help=media_help,
+        )
+        @click.option(
+            "--dry-run", is_flag=True, help="Report what would be imported; change nothing."
+        )
+        def run(export: Path, media: Path | None, dry_run: bool) -> None:
+            run_import(lambda: import_export(export, media, dry_run))
+
+        return run
+
+    return command
+
+
+def run_import(run: Callable[[], Report]) -> None:
+    """Run an import and print its report; a broken export stops it unchanged."""
+    try:
+        report = run()
+    except ExportBroken as error:
+        raise click.ClickException(f"{error}. Nothing was imported.") from error
+    for line in report.lines():
+        click.echo(line)
 
 
 @dataclass
@@ -137,7 +205,6 @@ class ImportedPost:
     hero: images.StoredImage | None = None
     hero_alt: str = ""
     hero_caption: str = ""
-    hero_credit: str = ""
     legacy_paths: list[str] = field(default_factory=list)
 
 
@@ -154,10 +221,16 @@ class Migration:
         self._authors: dict[str, int] = {}
         self._images: dict[str, images.StoredImage | None] = {}
         self._unsaved = 0
+        self._saved = False
+        self._stored_for_post: list[str] = []
 
     @contextmanager
     def running(self) -> Iterator[Migration]:
-        """Run the import: commit it in batches, or roll it all back for a dry run or an error."""
+        """Run the import, committing it in batches; a dry run is all rolled back.
+
+        An error that stops the run rolls back the batch it was in; the batches committed
+        before it stay, and running the import again goes on from there.
+        """
         before = self._totals()
         with self._media_for_the_run():
             try:
@@ -169,6 +242,44 @@ class Migration:
                 raise
             if self.report.dry_run:
                 db.session.rollback()
+
+    @contextmanager
+    def post(self, label: str) -> Iterator[None]:
+        """Import the post ``label`` whole or not at all: one that fails is reported and skipped.
+
+        The rows it added are rolled back to a savepoint, and the image files stored for it
+        that no row uses are removed. An error of the database itself stops the run.
+        """
+        self._begin()
+        authors, stored_images = dict(self._authors), dict(self._images)
+        self._saved, self._stored_for_post = False, []
+        savepoint = db.session.begin_nested()
+        try:
+            yield
+            savepoint.commit()
+        except PostSkipped as skipped:
+            reason = str(skipped)
+        except sa.exc.OperationalError:
+            raise
+        except Exception as error:  # a bad post is reported and skipped, never fatal
+            reason = str(error) or type(error).__name__
+        else:
+            if self._saved:
+                self.report.count("posts imported")
+                self._unsaved += 1
+                if self._unsaved >= BATCH_SIZE:
+                    self._checkpoint()
+            return
+        savepoint.rollback()
+        self._authors, self._images = authors, stored_images
+        self._remove_unused(self._stored_for_post)
+        self.report.change(label, f"skipped: {reason}")
+        self.report.count("posts skipped")
+
+    def skip(self, label: str, reason: str) -> None:
+        """Report the post ``label`` skipped before anything of it was stored."""
+        self.report.change(label, f"skipped: {reason}")
+        self.report.count("posts skipped")
 
     def already_imported(self, imported_from: str) -> bool:
         """Whether a post was imported before (then counted "already imported")."""
@@ -240,10 +351,12 @@ class Migration:
             return None
         try:
             with path.open("rb") as file:
-                return images.store(file)
+                stored = images.store(file)
         except images.ImageRejected as error:
             self.report.change(item, f"image {relative} not imported: {error}")
             return None
+        self._stored_for_post.append(stored.name)
+        return stored
 
     def localize_images(self, html: str, locate: Callable[[str], str | None], item: str) -> str:
         """``html`` with every ``src``/``href`` into the old site's uploads made ``/media/<name>``.
@@ -270,8 +383,11 @@ class Migration:
 
         return _LINKING_TAG.sub(local_tag, html)
 
-    def save(self, post: ImportedPost) -> Article | None:
-        """Save ``post`` as a new article through the editor's form; None when it is skipped."""
+    def save(self, post: ImportedPost) -> None:
+        """Save ``post`` as a new article through the editor's form; PostSkipped if refused.
+
+        Call it inside ``post``, which counts it once it is kept.
+        """
         form = ArticleForm(
             formdata=self._form_data(post),
             meta={"csrf": False},
@@ -284,20 +400,14 @@ class Migration:
                 for name, messages in form.errors.items()
                 for message in messages
             )
-            self.report.change(post.label, f"skipped: {reasons}")
-            self.report.count("posts skipped")
-            return None
+            raise PostSkipped(reasons)
         # It was last changed when it was published, unless that is still to come.
         published = post.published_at
         at = published if published is not None and published <= utcnow() else None
         article = save_article(form, post.author, at=at)
         article.imported_from = post.imported_from
         self._keep_paths(article, post)
-        self.report.count("posts imported")
-        self._unsaved += 1
-        if self._unsaved >= BATCH_SIZE:
-            self._checkpoint()
-        return article
+        self._saved = True
 
     def _form_data(self, post: ImportedPost) -> MultiDict[str, Any]:
         """The editor form's fields for ``post``, cut to what they take (each cut reported)."""
@@ -328,7 +438,6 @@ class Migration:
                 self.report.change(post.label, "featured image without alt text: the title used")
             data["hero_alt"] = alt[: LIMITS["alt"]]
             data["hero_caption"] = post.hero_caption.strip()[: LIMITS["caption"]]
-            data["hero_credit"] = post.hero_credit.strip()[:120]
         return data
 
     def _cut(self, post: ImportedPost, what: str, text: str) -> str:
@@ -371,11 +480,43 @@ class Migration:
         if self.media is None:
             self.report.change(item, f"image {relative} not imported: no media folder given")
             return None
-        path = (self.media / relative).resolve()
-        if not path.is_relative_to(self.media) or not path.is_file():
+        try:
+            path = (self.media / relative).resolve()
+        except (ValueError, OSError):  # a NUL in the name, a loop of links
+            path = None
+        if path is None or not path.is_relative_to(self.media) or not path.is_file():
             self.report.change(item, f"image {relative} not imported: no such file")
             return None
         return path
+
+    def _remove_unused(self, names: list[str]) -> None:
+        """Remove the files (and renditions) of the stored images ``names`` that no row uses."""
+        for name in dict.fromkeys(names):
+            stem = name.rsplit(".", 1)[0]
+            used = sa.or_(
+                sa.exists().where(MediaItem.name == name),
+                sa.exists().where(User.photo == name),
+                sa.exists().where(Article.hero_image == name),
+                sa.exists().where(
+                    Article.body_html.contains(f"{MEDIA_PATH}{stem}", autoescape=True)
+                ),
+            )
+            if not db.session.scalar(sa.select(used)):
+                for path in images.media_dir().glob(f"{stem}*"):
+                    path.unlink(missing_ok=True)
+
+    def _begin(self) -> None:
+        """Make sure the run's transaction is open before a savepoint is taken.
+
+        pysqlite opens SQLite's transaction only before a write, and a SAVEPOINT taken outside
+        one starts a transaction of its own that releasing it commits: a dry run would keep
+        what it should roll back. So on SQLite the transaction is begun here.
+        """
+        connection = db.session.connection()
+        if connection.dialect.name == "sqlite":
+            driver = connection.connection.driver_connection
+            if driver is not None and not driver.in_transaction:
+                connection.exec_driver_sql("BEGIN")
 
     def _checkpoint(self) -> None:
         """End a batch: commit it (flush it, in a dry run) and let go of its rows."""
@@ -383,6 +524,10 @@ class Migration:
             db.session.flush()
         else:
             db.session.commit()
+            if self._unsaved:
+                # The savepoints' own commit and rollback events reach the page cache's
+                # listeners before the batch is committed: its pages are retired after it.
+                content_changed()
         db.session.expunge_all()
         self._unsaved = 0
 
@@ -413,6 +558,44 @@ class Migration:
         """Count the rows the run added, per kind."""
         for kind, total in self._totals().items():
             self.report.count(kind, total - before[kind])
+
+
+def autop(source: str) -> str:
+    """WordPress text as HTML blocks: blank lines end paragraphs, newlines in them break lines.
+
+    As WordPress's ``wpautop``: a block element stands on its own; other text between blank
+    lines is a paragraph. ``source`` must carry no NUL (see ``import_text``): NULs mark the
+    blocks kept whole.
+    """
+    kept: list[str] = []
+
+    def keep(match: re.Match[str]) -> str:
+        kept.append(match[0])
+        return f"\n\n\x00{len(kept) - 1}\x00\n\n"
+
+    text = _RAW.sub(keep, source.replace("\r\n", "\n").replace("\r", "\n"))
+    text = _BLOCK_CLOSE.sub(r"\1\n\n", _BLOCK_OPEN.sub(r"\n\n\1", text))
+    blocks = []
+    for chunk in _BLANK_LINE.split(text):
+        chunk = chunk.strip()
+        if not chunk:
+            continue
+        if raw := _KEPT.fullmatch(chunk):
+            blocks.append(kept[int(raw[1])])
+        elif _BLOCK_START.match(chunk):
+            blocks.append(chunk)
+        else:
+            blocks.append("<p>" + chunk.replace("\n", "<br>\n") + "</p>")
+    return "\n\n".join(blocks)
+
+
+def import_text(value: Any) -> str:
+    """A text field of an export without NUL and the other characters XML cannot carry.
+
+    They mean nothing in an article, PostgreSQL refuses NUL, and ``autop`` marks with it;
+    anything that is not text is ``""``.
+    """
+    return xml_text(value) if isinstance(value, str) else ""
 
 
 def newsroom_time(text: str) -> datetime:

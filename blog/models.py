@@ -396,7 +396,9 @@ class Article(db.Model):
         path = LegacyPath.normalize(address)
         # The old site's database matched slugs whatever their case.
         query = sa.select(cls).join(LegacyPath).where(LegacyPath.path.in_({path, path.lower()}))
-        return db.session.scalars(query.limit(1)).first()
+        # When both spellings are kept, the exact one wins.
+        exact_first = sa.case((LegacyPath.path == path, 0), else_=1)
+        return db.session.scalars(query.order_by(exact_first).limit(1)).first()
 
     @classmethod
     def slug_owner(cls, slug: str, other_than: Article | None = None) -> Article | None:

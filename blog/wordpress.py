@@ -7,10 +7,15 @@ and each attachment's file (for featured images), a few hundred bytes each. The 
 turns each post into an article through ``blog.migrating``.
 
 A body is WordPress HTML: paragraphs are blank lines, line breaks are newlines (WordPress adds
-the tags when it shows a post, with ``wpautop``). ``autop`` adds them the same way, making every
-block an HTML block, which the Markdown step passes through as it is: so the text keeps its
-meaning (a ``*`` or a leading ``#`` in WordPress text is not Markdown), while sanitizing,
-heading ids and pictures apply as to any body, and the body stays editable in the form.
+the tags when it shows a post, with ``wpautop``). ``blog.migrating.autop`` adds them the same
+way, making every block an HTML block, which the Markdown step passes through as it is: so the
+text keeps its meaning (a ``*`` or a leading ``#`` in WordPress text is not Markdown), while
+sanitizing, heading ids and pictures apply as to any body, and the body stays editable in the
+form.
+
+Images are the site's when their URL's path is under ``/wp-content/uploads/`` and its host is the
+site's or one its attachments are on (a CDN, an earlier address): an attachment is the site's own
+file whatever its host, and a body image on another host stays a link to it.
 """
 
 from __future__ import annotations
@@ -23,12 +28,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-import click
 from flask import Flask
-from flask.cli import with_appcontext
 from lxml import etree
 
-from blog.migrating import ImportedPost, Migration, Report, newsroom_time, summary_text
+from blog.migrating import (
+    HTML_COMMENT,
+    ExportBroken,
+    ImportedPost,
+    Migration,
+    Report,
+    autop,
+    import_command,
+    newsroom_time,
+    summary_text,
+)
 
 # The prefixes the export's namespaces are read with, by namespace (WXR 1.1 and 1.2 alike).
 NAMESPACES = {
@@ -46,29 +59,12 @@ STATUSES = {
 UPLOADS = "/wp-content/uploads/"
 # WordPress's default category, which posts get when nobody chose one.
 DEFAULT_CATEGORY = "uncategorized"
-# Elements whose content a blank line does not end (kept whole while paragraphs are made).
-_RAW = re.compile(r"<(pre|script|style|textarea)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
-_BLOCKS = (
-    "address|article|aside|blockquote|caption|dd|details|div|dl|dt|figcaption|figure|footer"
-    "|form|h[1-6]|header|hr|iframe|li|main|nav|ol|p|section|summary|table|tbody|td|tfoot|th"
-    "|thead|tr|ul"
-)
-_BLOCK_OPEN = re.compile(rf"(<(?:{_BLOCKS})[\s/>])", re.IGNORECASE)
-_BLOCK_CLOSE = re.compile(rf"(</(?:{_BLOCKS})\s*>)", re.IGNORECASE)
-_BLOCK_START = re.compile(rf"</?(?:{_BLOCKS}|pre|script|style|textarea)(?:[\s/>]|$)", re.I)
-_KEPT = re.compile(r"\x00(\d+)\x00")
-_BLANK_LINE = re.compile(r"\n[ \t]*\n")
-_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _CAPTION = re.compile(r"\[caption([^\]]*)\](.*?)\[/caption\]", re.IGNORECASE | re.DOTALL)
 _CAPTIONED = re.compile(r"^\s*((?:<a [^>]+>\s*)?<img [^>]+>(?:\s*</a>)?)(.*)$", re.I | re.S)
 _CAPTION_ATTRIBUTE = re.compile(r"""\bcaption=(["'])(.*?)\1""", re.DOTALL)
 _SHORTCODE = re.compile(r"\[([a-z][a-z0-9_-]*)(?=[\s\]/])[^\]]*\]")
 # A size WordPress made of an upload: ``harbour-300x200.jpg`` of ``harbour.jpg``.
 _SIZED = re.compile(r"^(.+)-\d+x\d+(\.\w+)$")
-
-
-class ExportBroken(Exception):
-    """The file is not a readable WordPress export; the message says what is wrong."""
 
 
 @dataclass
@@ -79,6 +75,8 @@ class Item:
     # (domain, nicename, name) of each category and tag.
     terms: list[tuple[str, str, str]] = field(default_factory=list)
     meta: dict[str, str] = field(default_factory=dict)
+    # The slugs it had before (``_wp_old_slug``, one postmeta each).
+    old_slugs: list[str] = field(default_factory=list)
 
     def __getitem__(self, name: str) -> str:
         return self.fields.get(name, "")
@@ -107,6 +105,7 @@ class Site:
     blog_url: str = ""
     authors: dict[str, str] = field(default_factory=dict)  # login: display name
     attachments: dict[str, Attachment] = field(default_factory=dict)  # post id: file
+    upload_hosts: set[str] = field(default_factory=set)  # the hosts attachments are on
 
     @property
     def path(self) -> str:
@@ -116,7 +115,7 @@ class Site:
     @property
     def hosts(self) -> set[str]:
         """The old site's host names, without ``www.``."""
-        return {_host(url) for url in (self.url, self.blog_url) if url}
+        return {host for url in (self.url, self.blog_url) if (host := _host(url))}
 
 
 def init_app(app: Flask) -> None:
@@ -124,27 +123,11 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(import_wordpress)
 
 
-@click.command("import-wordpress")
-@with_appcontext
-@click.argument("export", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--media",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="A copy of the old site's wp-content/uploads folder, for its images.",
+@import_command(
+    "import-wordpress", "A copy of the old site's wp-content/uploads folder, for its images."
 )
-@click.option("--dry-run", is_flag=True, help="Report what would be imported; change nothing.")
-def import_wordpress(export: Path, media: Path | None, dry_run: bool) -> None:
+def import_wordpress(export: Path, media: Path | None, dry_run: bool = False) -> Report:
     """Import the posts of a WordPress export (WXR), with their images and old addresses."""
-    try:
-        report = import_export(export, media, dry_run=dry_run)
-    except ExportBroken as error:
-        raise click.ClickException(f"{error}. Nothing was imported.") from error
-    for line in report.lines():
-        click.echo(line)
-
-
-def import_export(export: Path, media: Path | None, dry_run: bool = False) -> Report:
-    """Import the posts of ``export``; raises ExportBroken, before changing anything, if bad."""
     site = read_site(export)
     report = Report(export.name, dry_run=dry_run)
     migration = Migration(report, media)
@@ -153,9 +136,9 @@ def import_export(export: Path, media: Path | None, dry_run: bool = False) -> Re
         for item in _items(export):
             kind = item["wp:post_type"]
             if kind == "post":
-                post = _post(item, site, migration, locate)
-                if post is not None:
-                    migration.save(post)
+                with migration.post(item.label):
+                    if (post := _post(item, site, migration, locate)) is not None:
+                        migration.save(post)
             elif kind == "attachment":
                 report.count("attachments read")
             else:
@@ -178,6 +161,8 @@ def read_site(export: Path) -> Site:
             login = author.get("wp:author_login", "")
             site.authors[login] = author.get("wp:author_display_name") or login
         elif name == "item" and (item := _item(element))["wp:post_type"] == "attachment":
+            if UPLOADS in item["wp:attachment_url"] and (host := _host(item["wp:attachment_url"])):
+                site.upload_hosts.add(host)
             site.attachments[item["wp:post_id"]] = Attachment(
                 item["wp:attachment_url"],
                 item.meta.get("_wp_attachment_image_alt", ""),
@@ -197,27 +182,43 @@ def _items(export: Path) -> Iterator[Item]:
 def _channel(export: Path, *names: str) -> Iterator[etree._Element]:
     """The channel's children with these local names, each cleared once the caller is done.
 
-    What came before each one goes too, so that the tree in memory stays one item deep.
+    What came before each one goes too, so that the tree in memory stays one item deep. An
+    export whose DOCTYPE declares entities is refused: lxml would leave them out of the text.
     """
-    events = etree.iterparse(
-        str(export),
-        events=("end",),
-        tag=[f"{{*}}{name}" for name in names],
-        resolve_entities=False,
-        no_network=True,
-    )
-    try:
-        for _event, element in events:
-            parent = element.getparent()
-            if parent is None or etree.QName(parent).localname != "channel":
-                continue
-            yield element
-            element.clear(keep_tail=True)
-            while element.getprevious() is not None:
-                del parent[0]
-    except etree.XMLSyntaxError as error:
-        where = f" (line {error.lineno})" if error.lineno and "line" not in error.msg else ""
-        raise ExportBroken(f"{export.name} is not readable XML: {error.msg}{where}") from error
+    with export.open("rb") as file:
+        events = etree.iterparse(
+            file,
+            events=("end",),
+            tag=[f"{{*}}{name}" for name in names],
+            resolve_entities=False,
+            no_network=True,
+        )
+        checked = False
+        try:
+            for _event, element in events:
+                if not checked:
+                    _refuse_entities(element, export)
+                    checked = True
+                parent = element.getparent()
+                if parent is None or etree.QName(parent).localname != "channel":
+                    continue
+                yield element
+                element.clear(keep_tail=True)
+                while element.getprevious() is not None:
+                    del parent[0]
+        except etree.XMLSyntaxError as error:
+            where = f" (line {error.lineno})" if error.lineno and "line" not in error.msg else ""
+            message = f"{export.name} is not readable XML: {error.msg}{where}"
+            raise ExportBroken(message) from error
+
+
+def _refuse_entities(element: etree._Element, export: Path) -> None:
+    """ExportBroken when the document of ``element`` declares entities in its DOCTYPE."""
+    dtd = element.getroottree().docinfo.internalDTD
+    if dtd is not None and any(True for _entity in dtd.iterentities()):
+        raise ExportBroken(
+            f"{export.name} declares XML entities, which a WordPress export never does"
+        )
 
 
 def _name(element: etree._Element) -> str:
@@ -245,7 +246,10 @@ def _item(element: etree._Element) -> Item:
             item.terms.append((child.get("domain", ""), child.get("nicename", ""), name_text))
         elif name == "wp:postmeta":
             meta = _fields(child)
-            item.meta[meta.get("wp:meta_key", "")] = meta.get("wp:meta_value", "")
+            key, value = meta.get("wp:meta_key", ""), meta.get("wp:meta_value", "")
+            if key == "_wp_old_slug":
+                item.old_slugs.append(value)
+            item.meta[key] = value
         elif len(child) == 0:
             item.fields[name] = child.text or ""
     return item
@@ -256,18 +260,26 @@ def _post(
 ) -> ImportedPost | None:
     """The post ``item`` as an ImportedPost; None when it is skipped or was imported before."""
     report, label = migration.report, item.label
+    if not item["wp:post_id"].strip():
+        migration.skip(label, "no id (wp:post_id)")
+        return None
     imported_from = f"wordpress:{site.url}/?p={item['wp:post_id']}"[:200]
     wp_status = item["wp:status"]
     if wp_status not in STATUSES:
-        reason = "in the trash" if wp_status == "trash" else f"unknown status {wp_status!r}"
-        report.change(label, f"skipped: {reason}")
-        report.count("posts skipped")
+        migration.skip(
+            label, "in the trash" if wp_status == "trash" else f"unknown status {wp_status!r}"
+        )
         return None
     if migration.already_imported(imported_from):
         report.change(label, "already imported")
         return None
+    status = STATUSES[wp_status]
     if wp_status == "private":
         report.change(label, "private post imported as a draft")
+    elif item["wp:post_password"] and status != "draft":
+        # Readers needed the password: making it public is the newsroom's decision.
+        report.change(label, "password-protected on WordPress: imported as a draft")
+        status = "draft"
     local, published = _dates(item, label, migration)
     title = html.unescape(item["title"]).strip()
     if not title:
@@ -284,8 +296,8 @@ def _post(
         ),
         slug=unquote(item["wp:post_name"]),
         summary=summary_text(item["excerpt:encoded"]),
-        status=STATUSES[wp_status],
-        published_at=published if STATUSES[wp_status] == "published" else None,
+        status=status,
+        published_at=published if status == "published" else None,
         featured=item["wp:is_sticky"] == "1",
         legacy_paths=_old_addresses(item, site, local),
     )
@@ -337,25 +349,40 @@ def _feature(
     migration: Migration,
     locate: Callable[[str], str | None],
 ) -> None:
-    """The featured image (``_thumbnail_id``) as the hero, with its alt text and caption."""
+    """The featured image (``_thumbnail_id``) as the hero, with its alt text and caption.
+
+    Reported when its attachment is not in the export, or is but its address is not one of
+    the site's uploads.
+    """
     thumbnail = item.meta.get("_thumbnail_id")
     if not thumbnail:
         return
     attachment = site.attachments.get(thumbnail)
-    relative = locate(attachment.url) if attachment else None
-    if attachment is None or relative is None:
+    if attachment is None:
         migration.report.change(post.label, f"featured image {thumbnail} not in the export")
+        return
+    relative = locate(attachment.url)
+    if relative is None:
+        migration.report.change(
+            post.label,
+            f"featured image {thumbnail} not imported: its address {attachment.url}"
+            " is not the site's uploads",
+        )
         return
     post.hero = migration.image(relative, attachment.alt, attachment.caption, post.label)
     post.hero_alt, post.hero_caption = attachment.alt, attachment.caption
 
 
 def _old_addresses(item: Item, site: Site, local: datetime | None) -> list[str]:
-    """The addresses the post had: ``/?p=ID``, ``/YYYY/MM/DD/slug``, ``/slug``, its link."""
+    """The addresses the post had: ``/?p=ID``, ``/YYYY/MM/DD/slug``, ``/slug``, its link.
+
+    WordPress answered at its old slugs (``_wp_old_slug``) too, in both forms.
+    """
     root = site.path
     addresses = [f"{root}/?p={item['wp:post_id']}"]
-    name = item["wp:post_name"].strip()
-    if name:
+    for name in dict.fromkeys(name.strip() for name in [item["wp:post_name"], *item.old_slugs]):
+        if not name:
+            continue
         addresses.append(f"{root}/{name}")
         if local is not None:
             addresses.append(f"{root}/{local:%Y/%m/%d}/{name}")
@@ -367,7 +394,7 @@ def _old_addresses(item: Item, site: Site, local: datetime | None) -> list[str]:
 
 def _body(source: str, label: str, report: Report) -> str:
     """WordPress HTML as a body: captions made figures, paragraphs marked, shortcodes listed."""
-    text = _CAPTION.sub(_figure, _COMMENT.sub("", source))
+    text = _CAPTION.sub(_figure, HTML_COMMENT.sub("", source))
     for name in dict.fromkeys(match[1] for match in _SHORTCODE.finditer(text)):
         report.change(label, f"shortcode [{name}] kept as text")
     return autop(text)
@@ -384,46 +411,22 @@ def _figure(caption: re.Match[str]) -> str:
     return f"<figure>{captioned[1]}{figcaption}</figure>"
 
 
-def autop(source: str) -> str:
-    """WordPress text as HTML blocks: blank lines end paragraphs, newlines in them break lines.
-
-    As WordPress's ``wpautop``: a block element stands on its own; other text between blank
-    lines is a paragraph.
-    """
-    kept: list[str] = []
-
-    def keep(match: re.Match[str]) -> str:
-        kept.append(match[0])
-        return f"\n\n\x00{len(kept) - 1}\x00\n\n"
-
-    text = _RAW.sub(keep, source.replace("\r\n", "\n").replace("\r", "\n"))
-    text = _BLOCK_CLOSE.sub(r"\1\n\n", _BLOCK_OPEN.sub(r"\n\n\1", text))
-    blocks = []
-    for chunk in _BLANK_LINE.split(text):
-        chunk = chunk.strip()
-        if not chunk:
-            continue
-        if raw := _KEPT.fullmatch(chunk):
-            blocks.append(kept[int(raw[1])])
-        elif _BLOCK_START.match(chunk):
-            blocks.append(chunk)
-        else:
-            blocks.append("<p>" + chunk.replace("\n", "<br>\n") + "</p>")
-    return "\n\n".join(blocks)
-
-
 def _locator(site: Site, media: Path | None) -> Callable[[str], str | None]:
     """A function giving the path under ``wp-content/uploads`` of a URL of the old site's files.
 
-    Of a size WordPress made (``harbour-300x200.jpg``) it gives the original when the media
-    folder has it: the site makes its own sizes.
+    The URL's host must be the site's or one its attachments are on (see the module's
+    docstring); None for any other URL, or one that cannot be read. Of a size WordPress made
+    (``harbour-300x200.jpg``) it gives the original when the media folder has it: the site
+    makes its own sizes.
     """
+    hosts = site.hosts | site.upload_hosts
 
     def locate(url: str) -> str | None:
-        parts = urlsplit(url)
-        if parts.scheme not in {"", "http", "https"} or (
-            parts.netloc and _host(url) not in site.hosts
-        ):
+        try:
+            parts = urlsplit(url)
+        except ValueError:  # "http://[x/": not an address
+            return None
+        if parts.scheme not in {"", "http", "https"} or (parts.netloc and _host(url) not in hosts):
             return None
         _before, found, relative = unquote(parts.path).partition(UPLOADS)
         if not found or not relative:
@@ -437,5 +440,8 @@ def _locator(site: Site, media: Path | None) -> Callable[[str], str | None]:
 
 
 def _host(url: str) -> str:
-    """The host name of ``url``, lowercase, without ``www.``."""
-    return (urlsplit(url).hostname or "").removeprefix("www.")
+    """The host name of ``url``, lowercase, without ``www.``; ``""`` when it cannot be read."""
+    try:
+        return (urlsplit(url).hostname or "").removeprefix("www.")
+    except ValueError:
+        return ""

@@ -9,13 +9,12 @@ from pathlib import Path
 import flask_migrate
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import orm
 
-from blog import caching, migrating
+from blog import caching, migrating, wordpress
 from blog.database import MIGRATIONS
 from blog.extensions import db
+from blog.migrating import autop
 from blog.models import Article, LegacyPath, MediaItem, Section, Tag, User
-from blog.wordpress import autop
 from tests.conftest import app_at_revision, csrf_token
 
 DATA = Path(__file__).parent / "data" / "wordpress"
@@ -368,14 +367,16 @@ def test_posts_are_committed_in_batches_as_the_import_goes(app, runner, monkeypa
     monkeypatch.setattr(migrating, "BATCH_SIZE", 2)
     commits: list[int] = []
 
-    def note(session: orm.Session) -> None:
+    def note(connection: sa.Connection) -> None:
         commits.append(len(commits))
 
-    sa.event.listen(orm.Session, "after_commit", note)
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "commit", note)
     try:
         imported(runner)
     finally:
-        sa.event.remove(orm.Session, "after_commit", note)
+        sa.event.remove(engine, "commit", note)
     assert len(commits) == 4  # after posts 2, 4 and 6, and at the end
     assert count(app, Article) == 7
 
@@ -423,3 +424,220 @@ def test_upgrade_to_imports_keeps_every_article_and_its_history(tmp_path: Path):
         article = db.session.get(Article, 7)
         assert (len(article.revisions), article.imported_from) == (1, None)
         db.engine.dispose()
+
+
+def export_with(tmp_path: Path, *changes: tuple[str, str]) -> Path:
+    """The test export with each ``(old, new)`` change made once, written in ``tmp_path``."""
+    text = EXPORT.read_text(encoding="utf-8")
+    for old, new in changes:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    export = tmp_path / "export.xml"
+    export.write_text(text, encoding="utf-8")
+    return export
+
+
+def export_of(tmp_path: Path, *items: str) -> Path:
+    """An export of the test site with only ``items``."""
+    head = EXPORT.read_text(encoding="utf-8").split("<item>", 1)[0]
+    export = tmp_path / "export.xml"
+    export.write_text(f"{head}{''.join(items)}</channel></rss>", encoding="utf-8")
+    return export
+
+
+def post_item(post_id: str, title: str, body: str = "Text.", creator: str = "ana") -> str:
+    """A published post of an export."""
+    return f"""<item><title>{title}</title><dc:creator><![CDATA[{creator}]]></dc:creator>
+<content:encoded><![CDATA[{body}]]></content:encoded><wp:post_id>{post_id}</wp:post_id>
+<wp:post_date>2024-03-08 12:00:00</wp:post_date><wp:post_name>{slugify_title(title)}</wp:post_name>
+<wp:status>publish</wp:status><wp:post_type>post</wp:post_type></item>"""
+
+
+def slugify_title(title: str) -> str:
+    """The slug the tests give a post titled ``title``."""
+    return title.lower().replace(" ", "-")
+
+
+def imported_from_file(runner, export: Path) -> str:
+    """Import ``export`` with the test uploads; the report printed."""
+    result = run(runner, "--media", str(UPLOADS), export=export)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_a_password_protected_post_comes_in_as_a_draft_and_is_reported(app, runner, tmp_path):
+    export = export_with(
+        tmp_path,
+        (
+            "<wp:post_password><![CDATA[]]></wp:post_password>",
+            "<wp:post_password><![CDATA[members]]></wp:post_password>",
+        ),
+    )
+    report = imported_from_file(runner, export)
+    assert (
+        "post 10 “Harbour reopens after the storm”: password-protected on WordPress:"
+        " imported as a draft"
+    ) in report
+    assert article(app, "harbour-reopens").status == "draft"
+    assert app.test_client().get("/2024/03/05/harbour-reopens/").status_code == 404
+
+
+BOATS_URL = "https://harbour-times.example/wp-content/uploads/2024/03/boats.jpg"
+ATTACHMENT_URL = "https://harbour-times.example/wp-content/uploads/2024/03/harbour.jpg"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        (BOATS_URL + '" alt="Boats"', 'http://[x/wp-content/uploads/boats.jpg" alt="B"'),
+        (BOATS_URL, BOATS_URL.replace("boats", "bo%00ats")),
+        (
+            "<link>https://harbour-times.example/2024/03/09/reader-letters/</link>",
+            "<link>http://[x/2024/03/09/reader-letters/</link>",
+        ),
+        (
+            "<wp:attachment_url><![CDATA[https://harbour-times.example/wp-content/uploads/2024/03/"
+            "harbour.jpg",
+            "<wp:attachment_url><![CDATA[http://[x/wp-content/uploads/2024/03/harbour.jpg",
+        ),
+    ],
+)
+def test_an_address_that_cannot_be_read_is_left_as_it_was(app, runner, tmp_path, change):
+    report = imported_from_file(runner, export_with(tmp_path, change))
+    assert "posts imported       7" in report
+    assert count(app, Article) == 7
+
+
+def test_a_featured_image_whose_file_was_refused_is_reported_as_such(app, runner, tmp_path):
+    export = export_with(
+        tmp_path, (ATTACHMENT_URL, "http://[x/wp-content/uploads/2024/03/harbour.jpg")
+    )
+    report = imported_from_file(runner, export)
+    assert (
+        "post 10 “Harbour reopens after the storm”: featured image 20 not imported: its address"
+        " http://[x/wp-content/uploads/2024/03/harbour.jpg is not the site's uploads"
+    ) in report
+
+
+def failing_for(label: str, function):
+    """``function``, raising ValueError("boom") for the post named ``label``."""
+
+    def failing(item, post, *args):
+        if label in post.label:
+            raise ValueError("boom")
+        return function(item, post, *args)
+
+    return failing
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_a_post_that_fails_is_reported_and_skipped_leaving_nothing_behind(
+    app, runner, monkeypatch, dry_run
+):
+    monkeypatch.setattr(wordpress, "_sort_terms", failing_for("Reader", wordpress._sort_terms))
+    before = state(app)
+    report = imported(runner, *(["--dry-run"] if dry_run else []))
+    assert "post 15 “Reader letters”: skipped: boom" in report
+    assert "posts imported       6" in report and "posts skipped        2" in report
+    if dry_run:
+        assert state(app) == before
+    else:
+        assert count(app, Article) == 6
+
+
+def test_a_post_refused_by_the_form_leaves_no_author_image_or_file(app, runner, tmp_path):
+    body = "x" * 200_001 + f'\n\n<img src="{BOATS_URL}" alt="Boats">'
+    export = export_of(
+        tmp_path, post_item("50", "Too long", body, creator="zed"), post_item("51", "Fine")
+    )
+    report = imported_from_file(runner, export)
+    assert "post 50 “Too long”: skipped: body:" in report
+    assert "posts imported       1" in report and "authors              1" in report
+    assert "images" not in report
+    with app.app_context():
+        assert db.session.scalars(sa.select(User.username)).all() == ["ana"]
+    assert count(app, MediaItem) == 0
+    assert state(app)["media"] == []
+
+
+def test_posts_without_an_id_are_skipped(app, runner, tmp_path):
+    export = export_of(tmp_path, post_item("", "One"), post_item("", "Two"))
+    report = imported_from_file(runner, export)
+    assert "post  “One”: skipped: no id (wp:post_id)" in report
+    assert "post  “Two”: skipped: no id (wp:post_id)" in report
+    assert "already imported" not in report and count(app, Article) == 0
+
+
+def test_old_slugs_lead_to_the_article(app, runner, tmp_path):
+    old_slugs = "".join(
+        f"<wp:postmeta><wp:meta_key>_wp_old_slug</wp:meta_key><wp:meta_value>{slug}"
+        "</wp:meta_value></wp:postmeta>"
+        for slug in ("harbor-reopens", "harbour-opens")
+    )
+    sticky = "<wp:is_sticky>1</wp:is_sticky>"
+    export = export_with(tmp_path, (sticky, sticky + old_slugs))
+    imported_from_file(runner, export)
+    client = app.test_client()
+    for address in (
+        "/harbor-reopens/",
+        "/harbour-opens",
+        "/2024/03/05/harbor-reopens/",
+        "/2024/03/05/harbour-opens/",
+    ):
+        response = client.get(address)
+        assert response.status_code == 301, address
+        assert response.headers["Location"] == "/articles/harbour-reopens"
+
+
+def test_a_featured_image_on_another_host_comes_from_the_media_folder(app, runner, tmp_path):
+    cdn = "https://cdn.example.net/wp-content/uploads/2024/03/"
+    export = export_with(
+        tmp_path,
+        (ATTACHMENT_URL, cdn + "harbour.jpg"),
+        (BOATS_URL, cdn + "boats.jpg"),
+    )
+    imported_from_file(runner, export)
+    harbour = article(app, "harbour-reopens")
+    assert harbour.hero_image is not None
+    # A body image on the host the site's attachments are on is the site's too.
+    assert "cdn.example.net" not in harbour.body_html
+
+
+def test_a_body_image_on_another_site_stays_a_link(app, runner, tmp_path):
+    elsewhere = "https://elsewhere.example/wp-content/uploads/2024/03/boats.jpg"
+    imported_from_file(runner, export_with(tmp_path, (BOATS_URL, elsewhere)))
+    assert f'href="{elsewhere}"' in article(app, "harbour-reopens").body_html
+
+
+def test_an_export_declaring_entities_is_refused(app, runner, tmp_path):
+    export = export_with(
+        tmp_path, ("<rss version", '<!DOCTYPE rss [<!ENTITY who "Ana">]>\n<rss version')
+    )
+    before = state(app)
+    result = run(runner, export=export)
+    assert result.exit_code == 1
+    assert (
+        "export.xml declares XML entities, which a WordPress export never does. Nothing was"
+        " imported."
+    ) in result.output
+    assert state(app) == before
+
+
+@pytest.mark.parametrize("backend", ["app", "postgres_app"])
+def test_an_old_address_leads_to_the_article_with_its_exact_spelling(request, backend):
+    site = request.getfixturevalue(backend)
+    with site.app_context():
+        author = User(username="ana", display_name="Ana", role="writer")
+        author.set_password("a long enough password")
+        lower, upper = (
+            Article(title=title, slug=title.lower(), body="Text.", author=author)
+            for title in ("Lower", "Upper")
+        )
+        lower.legacy_paths.append(LegacyPath(path="/harbour"))
+        upper.legacy_paths.append(LegacyPath(path="/Harbour"))
+        db.session.add_all([lower, upper])
+        db.session.commit()
+        # PostgreSQL's collation sorts "/harbour" before "/Harbour".
+        assert Article.at_legacy_path("/Harbour") is upper
+        assert Article.at_legacy_path("/harbour") is lower
+        assert Article.at_legacy_path("/HARBOUR") is lower
