@@ -1,17 +1,19 @@
 """Leaving and arriving: ``export`` writes the whole site to one portable archive, and
 ``import-archive`` takes such an archive into an empty site, on SQLite or PostgreSQL.
 
-The archive is a ``.tar.gz`` holding ``content.json`` (every kind of record as JSON, with
-the settings a newsroom carries over) and ``media/`` (every upload and rendition); its format
-is described in ``docs/archive-format.md``. Unlike a backup it carries no password hashes,
-session tokens or private autosaves, and nothing of one database's own file format.
+The archive is a ``.tar.gz`` holding ``content/<kind>.jsonl`` (the records of each kind,
+one JSON object a line), ``media/`` (every upload and rendition) and ``content.json`` (the
+format, the settings a newsroom carries over, the count of each kind and the list of media
+files); its format is described in ``docs/archive-format.md``. Both commands stream, one
+record at a time, so their memory does not grow with the archive. Unlike a backup it carries
+no password hashes, session tokens or private autosaves, and nothing of one database's own
+file format.
 """
 
 from __future__ import annotations
 
 import gzip
 import json
-import os
 import secrets
 import shutil
 import tarfile
@@ -19,6 +21,7 @@ import tempfile
 import warnings
 import zlib
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -31,15 +34,29 @@ from PIL import Image, UnidentifiedImageError
 
 from blog import images
 from blog.audit import ACTIONS
-from blog.backup import MEDIA, BadArchive, Digesting, _copy, checked_member
 from blog.cli import USERNAME
 from blog.dates import utcnow
 from blog.extensions import db
 from blog.models import NOTE_KINDS, ROLES, STATUSES, Article, User, UTCDateTime
 from blog.search import reindex_all
+from blog.tarballs import (
+    MEDIA,
+    MIB,
+    BadArchive,
+    add_file,
+    check_listed,
+    checked_members,
+    create_private,
+    extract,
+    file_list,
+    publish,
+    read_json,
+    read_json_lines,
+)
 
-FORMAT = 1
+FORMAT = 2
 CONTENT = "content.json"
+COUNTS = "counts"
 # What a newsroom expects to carry over from its configuration; none of it is a secret.
 SETTINGS = ("SITE_NAME", "SITE_DESCRIPTION", "LANGUAGE", "TIMEZONE")
 # The tables the archive holds, in the order they are written and read back: each refers
@@ -76,6 +93,9 @@ CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
 # Fields naming an original image under MEDIA_DIR.
 IMAGE_FIELDS = frozenset({("users", "photo"), ("articles", "hero_image"), ("media", "name")})
 INT_RANGE = range(-(2**31), 2**31)  # PostgreSQL's integer
+# Far deeper than any table of contents or revision; deeper values could overflow the stack
+# of the JSON encoder that stores them.
+JSON_DEPTH = 100
 FILES = "files"
 # How counts of each kind are written out.
 LABELS = {
@@ -83,8 +103,19 @@ LABELS = {
     "media": "media library items",
     FILES: "media files",
 }
-TOP_KEYS = frozenset({"format", "created", "settings", FILES, *KINDS})
+TOP_KEYS = frozenset({"format", "created", "settings", COUNTS, FILES})
+# The member holding the records of each kind.
+RECORDS = {kind: f"content/{kind}.jsonl" for kind in KINDS}
+# Rows inserted by one statement: this many, or fewer when their lines add up to BATCH_BYTES.
 BATCH = 500
+BATCH_BYTES = 16 * MIB
+# content.json is read whole: it holds the list of media files, about 130 bytes an entry, so
+# this allows half a million of them.
+CONTENT_LIMIT = 64 * MIB
+# Records are read a line at a time. An article of 800 words with its HTML takes about 15 kB;
+# a line a thousand times longer is refused rather than parsed.
+LINE_LIMIT = 16 * MIB
+EXISTS = "choose another name or add --force"
 
 
 def init_app(app: Flask) -> None:
@@ -99,6 +130,17 @@ def columns(kind: str) -> list[sa.Column[Any]]:
     return [column for column in KINDS[kind].columns if column.name not in secret]
 
 
+@dataclass
+class Checked:
+    """What reading every record once found: the count of each kind, the image names the
+    records hold, and the usernames of active admins.
+    """
+
+    counts: dict[str, int] = field(default_factory=dict)
+    images: set[str] = field(default_factory=set)
+    admins: list[str] = field(default_factory=list)
+
+
 @click.command("export")
 @with_appcontext
 @click.argument("archive", type=click.Path(dir_okay=False, path_type=Path))
@@ -106,14 +148,14 @@ def columns(kind: str) -> list[sa.Column[Any]]:
 def export(archive: Path, force: bool) -> None:
     """Write the content, media, redirects and settings to one portable ARCHIVE (.tar.gz)."""
     if (archive.exists() or archive.is_symlink()) and not force:
-        raise click.ClickException(f"{archive} exists; choose another name or add --force")
+        raise click.ClickException(f"{archive} exists; {EXISTS}")
     if not archive.parent.is_dir():
         raise click.ClickException(f"there is no folder {archive.parent}")
     # The scratch space sits beside the archive, so finishing it is a rename on one disk.
     with tempfile.TemporaryDirectory(dir=archive.parent, prefix=".dateline-export-") as scratch:
         partial = Path(scratch) / archive.name
-        counts, missing = _write_export(partial, Path(scratch) / CONTENT)
-        _publish(partial, archive, force)
+        counts, missing = _write_export(partial, Path(scratch))
+        publish(partial, archive, exists=EXISTS, replace=force)
     click.echo(f"Exported {_counted(counts)} to {archive}.")
     if missing:
         click.echo(
@@ -140,14 +182,14 @@ def import_archive(archive: Path) -> None:
         staged = Path(scratch)
         try:
             content = _unpack(archive, staged)
-            rows = _checked_rows(content)
+            checked = _check_records(staged, content[COUNTS])
         except BadArchive as problem:
             raise click.ClickException(
                 f"cannot import {archive}: {problem}. Nothing was changed."
             ) from problem
         placed = _place(staged / MEDIA, media)
         try:
-            rerendered, indexed = _insert(rows)
+            rerendered, indexed = _insert(staged)
         except BaseException as error:
             db.session.rollback()
             for path in placed:
@@ -158,10 +200,9 @@ def import_archive(archive: Path) -> None:
                     " Nothing was changed."
                 ) from error
             raise
-    counts = {kind: len(records) for kind, records in rows.items()}
-    counts[FILES] = len(content["files"])
+    counts = {**checked.counts, FILES: len(content[FILES])}
     click.echo(f"Imported {_counted(counts)} from {archive}; the search index holds {indexed}.")
-    for line in _advice(content, rows, rerendered):
+    for line in _advice(content, checked, rerendered):
         click.echo(line)
 
 
@@ -170,8 +211,10 @@ def _counted(counts: dict[str, int]) -> str:
     return ", ".join(f"{count} {LABELS.get(kind, kind)}" for kind, count in counts.items())
 
 
-def _write_export(archive: Path, content: Path) -> tuple[dict[str, int], set[str]]:
-    """Write the archive; return the count of each kind and the image names without a file."""
+def _write_export(archive: Path, scratch: Path) -> tuple[dict[str, int], set[str]]:
+    """Write the archive, its records first staged in ``scratch``; return the count of each
+    kind and the image names without a file.
+    """
     session = db.session
     if db.engine.dialect.name == "postgresql":
         connection = session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
@@ -183,30 +226,36 @@ def _write_export(archive: Path, content: Path) -> tuple[dict[str, int], set[str
     counts: dict[str, int] = {}
     named: set[str] = set()
     try:
-        with content.open("w", encoding="utf-8") as out:
-            out.write(f'{{"format": {FORMAT},\n"created": {json.dumps(utcnow().isoformat())},\n')
-            settings = {name: current_app.config.get(name) or "" for name in SETTINGS}
-            out.write(f'"settings": {json.dumps(settings)},\n')
-            for kind in KINDS:
-                records = _records(connection, kind)
-                counts[kind] = _write_list(out, kind, _noting_images(kind, records, named))
-                out.write(",\n")
-            # Uploads are written before the rows naming them are committed and never change,
-            # so the files listed after the rows were read include every one they name.
-            files = _media_files()
-            with tarfile.open(archive, mode="w:gz") as tar:
-                entries = [_add_file(tar, f"{MEDIA}/{path.name}", path) for path in files]
-                _write_list(out, "files", iter(entries))
+        for kind, name in RECORDS.items():
+            path = scratch / name
+            path.parent.mkdir(exist_ok=True)
+            with path.open("w", encoding="utf-8") as out:
+                records = _table_records(connection, kind)
+                counts[kind] = _write_lines(out, _noting_images(kind, records, named))
+        # Uploads are written before the rows naming them are committed and never change,
+        # so the files listed after the rows were read include every one they name.
+        files = _media_files()
+        header = scratch / CONTENT
+        with create_private(archive) as file, tarfile.open(fileobj=file, mode="w:gz") as tar:
+            for name in RECORDS.values():
+                add_file(tar, name, scratch / name)
+            with header.open("w", encoding="utf-8") as out:
+                out.write(
+                    f'{{"format": {FORMAT},\n"created": {json.dumps(utcnow().isoformat())},\n'
+                )
+                settings = {name: current_app.config.get(name) or "" for name in SETTINGS}
+                out.write(f'"settings": {json.dumps(settings)},\n')
+                out.write(f'"{COUNTS}": {json.dumps(counts)},\n')
+                _write_list(out, FILES, _added(tar, files))
                 out.write("}\n")
-                out.close()
-                _add_file(tar, CONTENT, content)
+            add_file(tar, CONTENT, header)
     finally:
         session.rollback()
     counts[FILES] = len(files)
     return counts, named - {path.name for path in files}
 
 
-def _records(connection: sa.Connection, kind: str) -> Iterator[dict[str, Any]]:
+def _table_records(connection: sa.Connection, kind: str) -> Iterator[dict[str, Any]]:
     """The rows of ``kind`` as JSON-ready records, in the order of their keys."""
     table = KINDS[kind]
     query = sa.select(*columns(kind)).order_by(*table.primary_key.columns)
@@ -227,6 +276,15 @@ def _noting_images(
         yield record
 
 
+def _write_lines(out: IO[str], records: Iterator[dict[str, Any]]) -> int:
+    """Write ``records`` as JSON Lines, one object a line; return how many."""
+    count = 0
+    for record in records:
+        out.write(json.dumps(record, sort_keys=True) + "\n")
+        count += 1
+    return count
+
+
 def _write_list(out: IO[str], key: str, records: Iterator[dict[str, Any]]) -> int:
     """Write ``"key": [records]`` one record a line, streaming; return how many."""
     out.write(f'"{key}": [')
@@ -244,30 +302,11 @@ def _media_files() -> list[Path]:
     return sorted(path for path in found if images.FILE_NAME.match(path.name) and path.is_file())
 
 
-def _add_file(tar: tarfile.TarFile, name: str, path: Path) -> dict[str, Any]:
-    """Add the file at ``path`` as ``name``; return its entry: name, size and SHA-256."""
-    with path.open("rb") as source:
-        stat = os.fstat(source.fileno())
-        info = tarfile.TarInfo(name)
-        info.size, info.mtime, info.mode = stat.st_size, int(stat.st_mtime), 0o644
-        digest = Digesting(source)
-        tar.addfile(info, digest)
-    return {"name": path.name, "size": info.size, "sha256": digest.hexdigest()}
-
-
-def _publish(partial: Path, target: Path, force: bool) -> None:
-    """Give the finished archive its name; an existing file only goes with ``force``."""
-    try:
-        if force:
-            os.replace(partial, target)
-        else:
-            os.link(partial, target)  # fails, rather than replaces, if the name was taken
-    except FileExistsError as error:
-        raise click.ClickException(
-            f"{target} exists; choose another name or add --force"
-        ) from error
-    except OSError as error:
-        raise click.ClickException(f"cannot write {target}: {error}") from error
+def _added(tar: tarfile.TarFile, files: list[Path]) -> Iterator[dict[str, Any]]:
+    """Add each of ``files`` to ``tar`` under ``media/``, yielding its entry in the file list."""
+    for path in files:
+        size, digest = add_file(tar, f"{MEDIA}/{path.name}", path)
+        yield {"name": path.name, "size": size, "sha256": digest}
 
 
 def _contents_found() -> str:
@@ -281,61 +320,37 @@ def _contents_found() -> str:
 
 
 def _unpack(archive: Path, staged: Path) -> dict[str, Any]:
-    """Check ``archive`` and unpack its media into ``staged``; return its parsed content."""
-    room = shutil.disk_usage(staged).free * 9 // 10
-    total = 0
-    found: dict[str, tuple[int, str]] = {}
-    data: bytes | None = None
+    """Check ``archive`` and unpack its records and media into ``staged``; return its
+    parsed ``content.json``.
+    """
+    found: dict[str, tuple[int, str | None]] = {}
+    content = None
     try:
         with tarfile.open(archive, mode="r:gz") as tar:
-            for member in tar:
-                name = checked_member(member, staged, (CONTENT,))
-                if name in found or (name == CONTENT and data is not None):
-                    raise BadArchive(f"it holds {name} twice")
-                # Headers state sizes before the data: an archive that would fill the disk (a
-                # gzip bomb) is refused before its data is decompressed.
-                total += member.size
-                if total > room:
-                    raise BadArchive(
-                        f"it would unpack to more than the {room} bytes this disk can spare"
-                    )
-                source = tar.extractfile(member)
-                assert source is not None  # a regular file always has contents
-                if name == CONTENT:
-                    data = source.read()
-                    continue
-                file_name = name.removeprefix(f"{MEDIA}/")
-                if not images.FILE_NAME.match(file_name):
-                    raise BadArchive(f"it holds {name}, which is not the name of an upload")
-                try:
-                    found[file_name] = _copy(source, staged / name)
-                except OSError as error:
-                    raise BadArchive(f"{name} cannot be unpacked ({error.strerror})") from error
+            for member in checked_members(tar, staged, (CONTENT, *RECORDS.values())):
+                if member.name == CONTENT:
+                    content = _parsed(read_json(tar, member, CONTENT_LIMIT))
+                elif member.name in RECORDS.values():
+                    extract(tar, member, staged)
+                elif not images.FILE_NAME.match(member.name.removeprefix(f"{MEDIA}/")):
+                    raise BadArchive(f"it holds {member.name}, which is not the name of an upload")
+                else:
+                    found[member.name] = extract(tar, member, staged)
     except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as error:
         raise BadArchive(f"it is not a complete .tar.gz archive ({error})") from error
-    if data is None:
+    if content is None:
         raise BadArchive(f"it has no {CONTENT}, so it is not a Dateline export")
-    content = _parsed(data)
-    listed = {entry["name"]: (entry["size"], entry["sha256"]) for entry in content["files"]}
-    for name in sorted(found.keys() | listed.keys()):
-        if name not in listed:
-            raise BadArchive(f"{MEDIA}/{name} is not listed in {CONTENT}")
-        if name not in found:
-            raise BadArchive(f"{MEDIA}/{name} is listed in {CONTENT} but missing")
-        if found[name] != listed[name]:
-            raise BadArchive(
-                f"the size or checksum of {MEDIA}/{name} does not match: it is damaged"
-            )
-        _check_image(staged / MEDIA / name)
+    listed = {f"{MEDIA}/{name}": entry for name, entry in content[FILES].items()}
+    check_listed(found, listed, CONTENT)
+    for name in sorted(found):
+        _check_image(staged / name)
     return content
 
 
-def _parsed(data: bytes) -> dict[str, Any]:
-    """``content.json``'s top level, if it is an export this version reads."""
-    try:
-        content = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise BadArchive(f"its {CONTENT} is not valid JSON ({error})") from error
+def _parsed(content: Any) -> dict[str, Any]:
+    """``content.json``, if it is an export this version reads; its files as name: (size,
+    SHA-256).
+    """
     if not isinstance(content, dict) or "format" not in content:
         raise BadArchive(f"its {CONTENT} has no format number, so it is not a Dateline export")
     if content["format"] != FORMAT:
@@ -349,16 +364,13 @@ def _parsed(data: bytes) -> dict[str, Any]:
         name in SETTINGS and isinstance(value, str) for name, value in settings.items()
     ):
         raise BadArchive(f"its settings must be text, among {', '.join(SETTINGS)}")
-    files = content.get("files")
-    if not isinstance(files, list) or not all(
-        isinstance(entry, dict)
-        and isinstance(entry.get("name"), str)
-        and isinstance(entry.get("size"), int)
-        and isinstance(entry.get("sha256"), str)
-        for entry in files
+    counts = content.get(COUNTS)
+    if not isinstance(counts, dict) or not all(
+        kind in KINDS and isinstance(count, int) and not isinstance(count, bool)
+        for kind, count in counts.items()
     ):
-        raise BadArchive("its list of files is malformed: each needs a name, size and sha256")
-    return content
+        raise BadArchive(f"its {CONTENT} must count the records of each kind in whole numbers")
+    return {**content, FILES: file_list(content.get(FILES), CONTENT)}
 
 
 def _check_image(path: Path) -> None:
@@ -375,24 +387,29 @@ def _check_image(path: Path) -> None:
         raise BadArchive(f"{MEDIA}/{path.name} is not a {extension.upper()} image")
 
 
-def _checked_rows(content: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    """Every record of the archive as a row to insert, checked; BadArchive names a bad one."""
-    rows: dict[str, list[dict[str, Any]]] = {}
+def _check_records(staged: Path, counts: dict[str, int]) -> Checked:
+    """Read every staged record once and check it; BadArchive names a bad one.
+
+    Only what the checks need is kept: the keys of each kind, for references, and the values
+    of its unique fields while it is read.
+    """
+    checked = Checked()
     keys: dict[str, set[Any]] = {}
     for kind, table in KINDS.items():
-        records = content.get(kind, [])
-        if not isinstance(records, list):
-            raise BadArchive(f"its {kind} are not a list")
         unique = {column.name: set[Any]() for column in columns(kind) if column.unique}
         primary = [column.name for column in table.primary_key.columns]
+        references = [
+            (column.name, foreign.column.table.name)
+            for column in columns(kind)
+            for foreign in column.foreign_keys
+        ]
+        fields = [field for of, field in IMAGE_FIELDS if of == kind]
         keys[kind] = set()
-        rows[kind] = []
-        for index, record in enumerate(records):
-            where = f"{kind}[{index}]"
-            if isinstance(record, dict) and isinstance(record.get("id"), int):
-                where += f" (id {record['id']})"
-            row = _row(kind, record, where)
-            key = tuple(row.get(name) for name in primary)
+        count = 0
+        for where, row, _size in _rows(staged, kind):
+            count += 1
+            # A single-column key is kept as itself: a set of numbers takes half the room.
+            key = row.get(primary[0]) if len(primary) == 1 else tuple(map(row.get, primary))
             if key in keys[kind]:
                 raise BadArchive(f"{where} repeats the key of an earlier record")
             keys[kind].add(key)
@@ -400,14 +417,36 @@ def _checked_rows(content: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
                 if row.get(name) is not None and row[name] in seen:
                     raise BadArchive(f"{where}: {name} {row[name]!r} is taken by an earlier record")
                 seen.add(row.get(name))
-            for column in columns(kind):
-                for foreign in column.foreign_keys:
-                    target = foreign.column.table.name
-                    value = row.get(column.name)
-                    if value is not None and (value,) not in keys[target]:
-                        raise BadArchive(f"{where}: {column.name} {value} is not in its {target}")
-            rows[kind].append(row)
-    return rows
+            for name, target in references:
+                value = row.get(name)
+                if value is not None and value not in keys[target]:
+                    raise BadArchive(f"{where}: {name} {value} is not in its {target}")
+            checked.images.update(row[field] for field in fields if row.get(field))
+            if kind == "users" and row.get("role") == "admin" and row.get("active", True):
+                checked.admins.append(row["username"])
+        if count != counts.get(kind, 0):
+            raise BadArchive(
+                f"its {RECORDS[kind]} holds {count} records where {CONTENT} counts"
+                f" {counts.get(kind, 0)}: it is damaged or incomplete"
+            )
+        checked.counts[kind] = count
+    return checked
+
+
+def _rows(staged: Path, kind: str) -> Iterator[tuple[str, dict[str, Any], int]]:
+    """The staged records of ``kind``, one at a time, as rows to insert, checked against their
+    columns: each with where it is (for messages) and the length of its line. A kind without
+    a file has no records.
+    """
+    name = RECORDS[kind]
+    path = staged / name
+    if not path.exists():
+        return
+    for number, size, record in read_json_lines(path, name, LINE_LIMIT):
+        where = f"{name} line {number}"
+        if isinstance(record, dict) and isinstance(record.get("id"), int):
+            where += f" (id {record['id']})"
+        yield where, _row(kind, record, where), size
 
 
 def _row(kind: str, record: object, where: str) -> dict[str, Any]:
@@ -453,6 +492,8 @@ def _value(kind: str, column: sa.Column[Any], value: Any) -> Any:
     elif isinstance(type_, sa.JSON):
         if not isinstance(value, list | dict):
             raise ValueError("must be a list or an object")
+        if _depth(value) > JSON_DEPTH:
+            raise ValueError(f"nests lists or objects more than {JSON_DEPTH} levels deep")
     elif isinstance(type_, sa.String):
         if not isinstance(value, str):
             raise ValueError("must be text")
@@ -462,6 +503,18 @@ def _value(kind: str, column: sa.Column[Any], value: Any) -> Any:
             raise ValueError(f"is longer than {type_.length} characters")
         _check_text(kind, column.name, value)
     return value
+
+
+def _depth(value: Any) -> int:
+    """How many levels of lists and objects ``value`` has, counted without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, list | dict):
+            deepest = max(deepest, level)
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def _check_text(kind: str, name: str, value: str) -> None:
@@ -493,23 +546,22 @@ def _place(staged: Path, media: Path) -> list[Path]:
     return placed
 
 
-def _insert(rows: dict[str, list[dict[str, Any]]]) -> tuple[int, int]:
-    """Insert every row in one transaction with the search index; return how many bodies
-    rendered differently from the archive's HTML, and the count of indexed articles.
+def _insert(staged: Path) -> tuple[int, int]:
+    """Insert every staged record, read again in batches, in one transaction with the search
+    index; return how many bodies rendered differently from the archive's HTML, and the count
+    of indexed articles.
     """
     rerendered = 0
-    for row in rows["articles"]:
-        rerendered += _render(row)
-    for row in rows["users"]:
-        # A password nobody knows, until the person chooses one through a set-password link.
-        locked = User()
-        locked.set_password(secrets.token_urlsafe(32))
-        row["password_hash"], row["session_token"] = locked.password_hash, locked.session_token
-    connection = db.session.connection()
     for kind, table in KINDS.items():
-        for group in _alike(rows[kind]):
-            db.session.execute(table.insert(), group)
-    if connection.dialect.name == "postgresql":
+        for batch in _batches(_rows(staged, kind)):
+            for row in batch:
+                if kind == "articles":
+                    rerendered += _render(row)
+                elif kind == "users":
+                    _lock(row)
+            for group in _alike(batch):
+                db.session.execute(table.insert(), group)
+    if db.session.connection().dialect.name == "postgresql":
         # The ids came from the archive: each table's sequence continues after the largest.
         for table in KINDS.values():
             if "id" in table.c:
@@ -517,6 +569,15 @@ def _insert(rows: dict[str, list[dict[str, Any]]]) -> tuple[int, int]:
                 after = sa.func.coalesce(sa.func.max(table.c.id), 0) + 1
                 db.session.execute(sa.select(sa.func.setval(sequence, after, False)))
     return rerendered, reindex_all()  # commits
+
+
+def _lock(row: dict[str, Any]) -> None:
+    """Give a person's row a password nobody knows, until they choose one through a
+    set-password link.
+    """
+    locked = User()
+    locked.set_password(secrets.token_urlsafe(32))
+    row["password_hash"], row["session_token"] = locked.password_hash, locked.session_token
 
 
 def _render(row: dict[str, Any]) -> bool:
@@ -535,28 +596,36 @@ def _render(row: dict[str, Any]) -> bool:
     return differs
 
 
-def _alike(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+def _batches(rows: Iterable[tuple[str, dict[str, Any], int]]) -> Iterator[list[dict[str, Any]]]:
+    """``rows`` in lists of at most BATCH, whose lines add up to about BATCH_BYTES at most."""
+    batch: list[dict[str, Any]] = []
+    size = 0
+    for _where, row, length in rows:
+        batch.append(row)
+        size += length
+        if len(batch) == BATCH or size >= BATCH_BYTES:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def _alike(rows: list[dict[str, Any]]) -> Iterable[list[dict[str, Any]]]:
     """``rows`` in groups with the same fields, each inserted by one statement."""
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in rows:
         groups.setdefault(tuple(sorted(row)), []).append(row)
-    for group in groups.values():
-        for start in range(0, len(group), BATCH):
-            yield group[start : start + BATCH]
+    return groups.values()
 
 
-def _advice(
-    content: dict[str, Any], rows: dict[str, list[dict[str, Any]]], rerendered: int
-) -> Iterator[str]:
+def _advice(content: dict[str, Any], checked: Checked, rerendered: int) -> Iterator[str]:
     """What the person who imported should do next, line by line."""
     if rerendered:
         yield (
             f"{rerendered} article bodies were rendered from their Markdown into HTML that"
             " differs from the archive's (made by another version of Dateline, or edited)."
         )
-    files = {entry["name"] for entry in content["files"]}
-    named = {row[field] for kind, field in IMAGE_FIELDS for row in rows[kind] if row.get(field)}
-    if missing := sorted(named - files):
+    if missing := sorted(checked.images - content[FILES].keys()):
         yield (
             f"Warning: {len(missing)} image(s) named by the content are not in the archive:"
             f" {', '.join(missing)}"
@@ -579,12 +648,8 @@ def _advice(
                 "Then run `flask --app app rerender-articles`: the datelines in article bodies"
                 " were written in this site's language and time zone."
             )
-    admins = sorted(
-        row["username"]
-        for row in rows["users"]
-        if row.get("role") == "admin" and row.get("active", True)
-    )
-    if rows["users"]:
+    admins = sorted(checked.admins)
+    if checked.counts["users"]:
         yield (
             "Imported people have no password (an archive carries none). Give an admin one with"
             f" `flask --app app set-password {admins[0] if admins else 'USERNAME'}`, sign in,"

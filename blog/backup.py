@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import hashlib
 import io
 import json
 import os
@@ -12,10 +11,10 @@ import sqlite3
 import tarfile
 import tempfile
 import zlib
-from collections.abc import Container, Iterator
+from collections.abc import Iterator
 from contextlib import closing, contextmanager
-from pathlib import Path, PurePosixPath
-from typing import IO, Any
+from pathlib import Path
+from typing import Any
 
 import click
 from alembic.script import ScriptDirectory
@@ -26,18 +25,25 @@ from blog.database import MIGRATIONS
 from blog.dates import utcnow
 from blog.extensions import db
 from blog.images import media_dir
+from blog.tarballs import (
+    MEDIA,
+    BadArchive,
+    add_file,
+    check_listed,
+    checked_members,
+    create_private,
+    extract,
+    file_list,
+    publish,
+    read_json,
+)
 
 FORMAT = 1
 MANIFEST = "manifest.json"
 DATABASE = "dateline.db"
-MEDIA = "media"
 STAMP = "%Y%m%dT%H%M%SZ"
-CHUNK = 1024 * 1024
 MANIFEST_LIMIT = 16 * 1024 * 1024
-
-
-class BadArchive(Exception):
-    """The file is not a complete, undamaged backup; the message says what is wrong."""
+EXISTS = "a backup never replaces a file"
 
 
 def init_app(app: Flask) -> None:
@@ -67,7 +73,7 @@ def backup(dest: Path) -> None:
         members = [(DATABASE, snapshot), *_media_files(media_dir())]
         partial = Path(scratch) / target.name
         _write_archive(partial, members, _revision(snapshot))
-        _publish(partial, target)
+        publish(partial, target, exists=EXISTS)
     click.echo(f"Backed up the database and {len(members) - 1} media file(s) to {target}")
 
 
@@ -132,40 +138,10 @@ def _archive_path(dest: Path) -> Path:
     """``dest``, or a timestamped name in it when it is a folder; never an existing file."""
     target = dest / f"dateline-{utcnow():{STAMP}}.tar.gz" if dest.is_dir() else dest
     if target.exists() or target.is_symlink():
-        raise click.ClickException(f"{target} exists; a backup never replaces a file")
+        raise click.ClickException(f"{target} exists; {EXISTS}")
     if not target.parent.is_dir():
         raise click.ClickException(f"there is no folder {target.parent}")
     return target
-
-
-def _publish(partial: Path, target: Path) -> None:
-    """Give the finished archive its name, never replacing a file that has it."""
-    try:
-        try:
-            os.link(partial, target)
-        except FileExistsError:
-            raise
-        except OSError:
-            # FAT and exFAT drives and some network shares have no hard links: claim the name
-            # exclusively and copy into it instead.
-            _copy_exclusive(partial, target)
-    except FileExistsError as error:
-        raise click.ClickException(f"{target} exists; a backup never replaces a file") from error
-    except OSError as error:
-        raise click.ClickException(f"cannot write {target}: {error}") from error
-
-
-def _copy_exclusive(source: Path, target: Path) -> None:
-    """Copy ``source`` to a new file ``target``, synced; remove the part written on failure."""
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as file, source.open("rb") as data:
-            shutil.copyfileobj(data, file, CHUNK)
-            file.flush()
-            os.fsync(file.fileno())
-    except BaseException:
-        target.unlink()
-        raise
 
 
 def _snapshot(live: Path, copy: Path) -> None:
@@ -218,17 +194,11 @@ def _media_files(folder: Path) -> list[tuple[str, Path]]:
 def _write_archive(archive: Path, members: list[tuple[str, Path]], revision: str | None) -> None:
     """Write ``members`` and a manifest of their sizes and SHA-256 sums, synced to disk."""
     entries = []
-    # Owner-only: the database holds password hashes.
-    with os.fdopen(os.open(archive, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as file:
+    with create_private(archive) as file:
         with tarfile.open(fileobj=file, mode="w:gz") as tar:
             for name, path in members:
-                with path.open("rb") as source:
-                    stat = os.fstat(source.fileno())
-                    info = tarfile.TarInfo(name)
-                    info.size, info.mtime, info.mode = stat.st_size, int(stat.st_mtime), 0o644
-                    digest = Digesting(source)
-                    tar.addfile(info, digest)
-                entries.append({"name": name, "size": info.size, "sha256": digest.hexdigest()})
+                size, digest = add_file(tar, name, path)
+                entries.append({"name": name, "size": size, "sha256": digest})
             manifest = {
                 "format": FORMAT,
                 "created": utcnow().isoformat(timespec="seconds"),
@@ -243,41 +213,14 @@ def _write_archive(archive: Path, members: list[tuple[str, Path]], revision: str
         os.fsync(file.fileno())
 
 
-class Digesting:
-    """A reader that keeps the SHA-256 of what has been read through it."""
-
-    def __init__(self, source: IO[bytes]) -> None:
-        self.source = source
-        self.hash = hashlib.sha256()
-
-    def read(self, size: int = -1) -> bytes:
-        """Read from the source, adding the bytes to the sum."""
-        data = self.source.read(size)
-        self.hash.update(data)
-        return data
-
-    def hexdigest(self) -> str:
-        """The SHA-256 of everything read so far."""
-        return self.hash.hexdigest()
-
-
 def _unpack(archive: Path, staged: Path) -> dict[str, Any]:
     """Check ``archive``, extract it into ``staged`` and check that too; return its manifest."""
     try:
         with tarfile.open(archive, mode="r:gz") as tar:
             members, manifest = _listing(tar, staged)
             (staged / MEDIA).mkdir()
-            for name, member in members.items():
-                source = tar.extractfile(member)
-                assert source is not None  # a regular file always has contents
-                try:
-                    found = _copy(source, staged / name)
-                except OSError as error:
-                    raise BadArchive(f"{name} cannot be unpacked ({error.strerror})") from error
-                if found[1] != manifest["files"][name][1]:
-                    raise BadArchive(
-                        f"the checksum of {name} does not match {MANIFEST}: it is damaged"
-                    )
+            found = {name: extract(tar, member, staged) for name, member in members.items()}
+        check_listed(found, manifest["files"], MANIFEST)
     except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as error:
         raise BadArchive(f"it is not a complete .tar.gz archive ({error})") from error
     try:
@@ -294,98 +237,36 @@ def _listing(
     tar: tarfile.TarFile, staged: Path
 ) -> tuple[dict[str, tarfile.TarInfo], dict[str, Any]]:
     """Read every member's header and the manifest, writing nothing; refuse what won't fit."""
-    # Headers state each member's size before its data, so an archive that would unpack to more
-    # than the disk can spare (a gzip bomb) is refused before its data is even decompressed.
-    usage = shutil.disk_usage(staged)
-    room, total = usage.free * 9 // 10, 0
     members: dict[str, tarfile.TarInfo] = {}
-    manifest_data = b""
-    for member in tar:
-        name = checked_member(member, staged, (MANIFEST, DATABASE))
-        if name in members or (name == MANIFEST and manifest_data):
-            raise BadArchive(f"it holds {name} twice")
-        total += member.size
-        if total > room:
-            raise BadArchive(
-                f"it would unpack to more than the {max(room, 0)} bytes this disk can spare"
-            )
-        if name != MANIFEST:
-            members[name] = member
-        elif member.size > MANIFEST_LIMIT:
-            raise BadArchive(f"its {MANIFEST} is larger than any backup's")
+    manifest = None
+    for member in checked_members(tar, staged, (MANIFEST, DATABASE)):
+        if member.name == MANIFEST:
+            manifest = _parsed_manifest(read_json(tar, member, MANIFEST_LIMIT))
         else:
-            source = tar.extractfile(member)
-            assert source is not None  # a regular file always has contents
-            manifest_data = source.read()
-    if not manifest_data:
+            members[member.name] = member
+    if manifest is None:
         raise BadArchive(f"it has no {MANIFEST}, so it is not a Dateline backup")
-    manifest = _parsed_manifest(manifest_data)
-    listed = manifest["files"]
-    for name in sorted(members.keys() | listed.keys()):
-        if name not in listed:
-            raise BadArchive(f"{name} is not listed in {MANIFEST}")
-        if name not in members:
-            raise BadArchive(f"{name} is listed in {MANIFEST} but missing")
-        if members[name].size != listed[name][0]:
-            raise BadArchive(f"the size of {name} does not match {MANIFEST}: it is damaged")
+    # The sums are known once the files are unpacked; the sizes already.
+    check_listed(
+        {name: (info.size, None) for name, info in members.items()}, manifest["files"], MANIFEST
+    )
     if DATABASE not in members:
         raise BadArchive(f"it holds no {DATABASE}")
     return members, manifest
 
 
-def checked_member(member: tarfile.TarInfo, staged: Path, files: Container[str]) -> str:
-    """The member's name, if it is a plain file that lands inside ``staged``: one of ``files``
-    at the top, or a file under ``media/``.
-    """
-    name = member.name
-    if not member.isreg():
-        raise BadArchive(f"{name!r} is not a plain file (links and devices are refused)")
-    parts = PurePosixPath(name).parts
-    plain = (
-        str(PurePosixPath(name)) == name
-        and "\\" not in name
-        and not any(part in ("..", ".") for part in parts)
-        and (name in files or (len(parts) > 1 and parts[0] == MEDIA))
-    )
-    if not plain or not (staged / name).resolve().is_relative_to(staged.resolve()):
-        raise BadArchive(f"it holds {name!r}, a name outside the archive's layout")
-    return name
-
-
-def _copy(source: IO[bytes], path: Path) -> tuple[int, str]:
-    """Write ``source`` to ``path`` and sync it; return its size and SHA-256."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    digest, size = hashlib.sha256(), 0
-    with path.open("xb") as target:
-        while chunk := source.read(CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-            target.write(chunk)
-        target.flush()
-        os.fsync(target.fileno())
-    return size, digest.hexdigest()
-
-
-def _parsed_manifest(data: bytes) -> dict[str, Any]:
+def _parsed_manifest(manifest: Any) -> dict[str, Any]:
     """The manifest, if it is one this version understands, its files as name: (size, sum)."""
     try:
-        manifest = json.loads(data)
         version = manifest["format"]
         if not isinstance(manifest["created"], str):
             raise TypeError(manifest["created"])
-        for entry in manifest["files"]:
-            if not (
-                isinstance(entry["name"], str)
-                and isinstance(entry["size"], int)
-                and isinstance(entry["sha256"], str)
-            ):
-                raise TypeError(entry)
-        files = {entry["name"]: (entry["size"], entry["sha256"]) for entry in manifest["files"]}
-    except (ValueError, KeyError, TypeError) as error:
+        files = manifest["files"]
+    except (KeyError, TypeError) as error:
         raise BadArchive(f"its {MANIFEST} is malformed") from error
     if version != FORMAT:
         raise BadArchive(f"it has backup format {version!r}; this version reads {FORMAT}")
-    return {**manifest, "files": files}
+    return {**manifest, "files": file_list(files, MANIFEST)}
 
 
 def _schema_advice(revision: str | None) -> str:

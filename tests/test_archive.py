@@ -4,8 +4,10 @@ archives refused without a trace.
 
 from __future__ import annotations
 
+import errno
 import io
 import json
+import os
 import re
 import tarfile
 from collections.abc import Callable
@@ -19,8 +21,9 @@ import sqlalchemy as sa
 from flask import Flask
 from PIL import Image
 
+import blog.archive
 from blog import images
-from blog.archive import CONTENT, KINDS, LEFT_OUT, SECRET, columns
+from blog.archive import CONTENT, KINDS, LEFT_OUT, RECORDS, SECRET, columns
 from blog.dates import utcnow
 from blog.extensions import db
 from blog.models import (
@@ -35,6 +38,7 @@ from blog.models import (
     SlugRedirect,
     User,
 )
+from blog.tarballs import MIB, BadArchive, read_json
 from tests.conftest import PASSWORD
 
 DOCS = Path(__file__).parent.parent / "docs" / "archive-format.md"
@@ -222,19 +226,42 @@ def test_the_import_keeps_every_field_but_passwords_and_leaves_autosaves(app, ot
         assert not ada.check_password(PASSWORD)
 
 
+def test_the_archive_holds_a_header_and_one_json_lines_file_per_kind_in_table_order(app, archive):
+    with tarfile.open(archive) as tar:
+        names = tar.getnames()
+        content = json.loads(tar.extractfile(CONTENT).read())
+        lines = {kind: tar.extractfile(name).read().splitlines() for kind, name in RECORDS.items()}
+
+    assert names[: len(KINDS)] == [f"content/{kind}.jsonl" for kind in KINDS]
+    assert names[-1] == CONTENT and all(n.startswith("media/") for n in names[len(KINDS) : -1])
+    assert content["format"] == 2 and set(content) == {
+        "format",
+        "created",
+        "settings",
+        "counts",
+        "files",
+    }
+    assert content["counts"] == {kind: len(found) for kind, found in lines.items()}
+    assert content["counts"] == counts(app) and content["counts"]["articles"] == 17
+    ids = [json.loads(line)["id"] for line in lines["articles"]]
+    assert ids == sorted(ids)
+
+
 def test_the_archive_carries_no_password_hash_or_session_token(app, archive):
     with tarfile.open(archive) as tar:
         content = json.loads(tar.extractfile(CONTENT).read())
+        users = [json.loads(line) for line in tar.extractfile(RECORDS["users"])]
     with app.app_context():
         secrets = [
             value
             for user in db.session.scalars(sa.select(User))
             for value in (user.password_hash, user.session_token)
         ]
-    text = json.dumps(content)
+    text = json.dumps([content, users])
     assert not any(secret in text for secret in secrets)
-    assert all(SECRET["users"].isdisjoint(user) for user in content["users"])
-    assert content["format"] == 1 and content["settings"]["SITE_NAME"] == "Dateline"
+    assert all(SECRET["users"].isdisjoint(user) for user in users)
+    assert len(users) == len(secrets) // 2
+    assert content["settings"]["SITE_NAME"] == "Dateline"
 
 
 def test_the_import_says_how_people_get_a_password(other_app, archive):
@@ -282,10 +309,7 @@ def test_export_never_replaces_a_file_unless_forced(app, tmp_path):
 def test_untrusted_html_in_the_archive_is_replaced_by_the_body_rendered_again(
     other_app, archive, tmp_path
 ):
-    def scripted(members: list[Member]) -> list[Member]:
-        content = json.loads(members[-1][1])
-        content["articles"][0]["body_html"] = "<script>alert(1)</script>"
-        return [*members[:-1], (members[-1][0], json.dumps(content).encode())]
+    scripted = with_records("articles", lambda r: r[0].update(body_html="<script>1</script>"))
 
     result = import_into(other_app, rewritten(archive, tmp_path, scripted))
 
@@ -308,17 +332,46 @@ def rewritten(archive: Path, folder: Path, change: Callable[[list[Member]], list
     return path
 
 
+def with_member(
+    name: str, edit: Callable[[bytes], bytes]
+) -> Callable[[list[Member]], list[Member]]:
+    """A change of the member ``name``'s bytes by ``edit``."""
+
+    def change(members: list[Member]) -> list[Member]:
+        return [(info, edit(data) if info.name == name else data) for info, data in members]
+
+    return change
+
+
 def with_content(
     edit: Callable[[dict[str, Any]], object],
 ) -> Callable[[list[Member]], list[Member]]:
     """A change of ``content.json`` by ``edit``."""
 
-    def change(members: list[Member]) -> list[Member]:
-        content = json.loads(members[-1][1])
+    def edited(data: bytes) -> bytes:
+        content = json.loads(data)
         edit(content)
-        return [*members[:-1], (members[-1][0], json.dumps(content).encode())]
+        return json.dumps(content).encode()
 
-    return change
+    return with_member(CONTENT, edited)
+
+
+def with_records(
+    kind: str, edit: Callable[[list[dict[str, Any]]], object]
+) -> Callable[[list[Member]], list[Member]]:
+    """A change of the records of ``kind`` by ``edit``, written back one a line."""
+
+    def edited(data: bytes) -> bytes:
+        records = [json.loads(line) for line in data.splitlines()]
+        edit(records)
+        return b"".join(json.dumps(record).encode() + b"\n" for record in records)
+
+    return with_member(RECORDS[kind], edited)
+
+
+def with_line(kind: str, line: bytes) -> Callable[[list[Member]], list[Member]]:
+    """The records of ``kind`` with ``line`` put first."""
+    return with_member(RECORDS[kind], lambda data: line + b"\n" + data)
 
 
 def symlink(members: list[Member]) -> list[Member]:
@@ -329,39 +382,87 @@ def symlink(members: list[Member]) -> list[Member]:
 
 
 BAD: dict[str, tuple[Callable[[list[Member]], list[Member]], str]] = {
-    "not JSON": (lambda m: [*m[:-1], (m[-1][0], b"{not json")], "not valid JSON"),
+    "not JSON": (with_member(CONTENT, lambda _data: b"{not json"), "not valid JSON"),
+    "deeply nested JSON": (
+        with_member(CONTENT, lambda _data: b"[" * 100_000 + b"]" * 100_000),
+        "its content.json nests lists or objects too deeply to be read",
+    ),
+    "a record that is not JSON": (
+        with_line("tags", b'{"id": 9,'),
+        "its content/tags.jsonl line 1 is not valid JSON",
+    ),
+    "a deeply nested record": (
+        with_line("tags", b"[" * 100_000 + b"]" * 100_000),
+        "its content/tags.jsonl line 1 nests lists or objects too deeply to be read",
+    ),
+    "a record that is not an object": (
+        with_line("tags", b"[1, 2]"),
+        "content/tags.jsonl line 1 is not an object",
+    ),
+    "deeply nested field": (
+        with_records("revisions", lambda r: r[0].update(fields=json.loads("[" * 101 + "]" * 101))),
+        "revisions.jsonl line 1 (id 1): fields: nests lists or objects more than 100 levels",
+    ),
+    "a record missing from its file": (
+        with_records("articles", lambda r: r.pop()),
+        "its content/articles.jsonl holds 16 records where content.json counts 17",
+    ),
+    "a kind missing": (
+        lambda m: [pair for pair in m if pair[0].name != RECORDS["sections"]],
+        "its content/sections.jsonl holds 0 records where content.json counts 3",
+    ),
+    "counts that are not numbers": (
+        with_content(lambda c: c["counts"].update(users="3")),
+        "its content.json must count the records of each kind in whole numbers",
+    ),
+    "a file listed twice": (
+        with_content(lambda c: c["files"].append(c["files"][0])),
+        "its content.json lists ",
+    ),
     "parent traversal": (
         lambda m: [(tarfile.TarInfo("../evil.txt"), b"x"), *m],
         "'../evil.txt', a name outside",
     ),
+    "a records file of no kind": (
+        lambda m: [(tarfile.TarInfo("content/autosaves.jsonl"), b"{}\n"), *m],
+        "'content/autosaves.jsonl', a name outside",
+    ),
     "symbolic link": (symlink, "not a plain file"),
-    "newer format": (with_content(lambda c: c.update(format=2)), "archive format 2"),
+    "newer format": (with_content(lambda c: c.update(format=3)), "archive format 3"),
+    "format 1, read whole": (
+        with_content(lambda c: c.update(format=1)),
+        "it has archive format 1; this version reads 2",
+    ),
     "missing media file": (
         lambda m: [pair for pair in m if not pair[0].name.endswith("-480.webp")],
         "is listed in content.json but missing",
     ),
     "damaged media file": (
         lambda m: [(i, d[:-1] + b"x" if i.name.startswith("media/") else d) for i, d in m],
-        "does not match: it is damaged",
+        "does not match content.json: it is damaged",
     ),
     "unknown status": (
-        with_content(lambda c: c["articles"][2].update(status="live")),
-        "articles[2] (id 4): status: 'live' is not one of draft, review, published",
+        with_records("articles", lambda r: r[2].update(status="live")),
+        "content/articles.jsonl line 3 (id 4): status: 'live' is not one of draft, review,",
     ),
     "author not in the archive": (
-        with_content(lambda c: c["articles"][0].update(author_id=99)),
-        "articles[0] (id 1): author_id 99 is not in its users",
+        with_records("articles", lambda r: r[0].update(author_id=99)),
+        "content/articles.jsonl line 1 (id 1): author_id 99 is not in its users",
+    ),
+    "a repeated key": (
+        with_records("article_tags", lambda r: r.append(r[0])),
+        "repeats the key of an earlier record",
     ),
     "time without offset": (
-        with_content(lambda c: c["users"][0].update(created_at="2025-02-24T08:30:00")),
-        "users[0] (id 1): created_at: '2025-02-24T08:30:00' has no UTC offset",
+        with_records("users", lambda r: r[0].update(created_at="2025-02-24T08:30:00")),
+        "content/users.jsonl line 1 (id 1): created_at: '2025-02-24T08:30:00' has no UTC offset",
     ),
     "password hash": (
-        with_content(lambda c: c["users"][0].update(password_hash="x")),
-        "users[0] (id 1) has a field this version does not know: 'password_hash'",
+        with_records("users", lambda r: r[0].update(password_hash="x")),
+        "content/users.jsonl line 1 (id 1) has a field this version does not know: 'password_",
     ),
     "repeated slug": (
-        with_content(lambda c: c["articles"][1].update(slug="cafe-reopens")),
+        with_records("articles", lambda r: r[1].update(slug="cafe-reopens")),
         "slug 'cafe-reopens' is taken by an earlier record",
     ),
 }
@@ -396,6 +497,95 @@ def test_a_failure_while_writing_rolls_back_and_takes_the_media_away(
     assert isinstance(result.exception, RuntimeError)
     assert set(counts(other_app).values()) == {0}
     assert files_under(Path(other_app.config["MEDIA_DIR"])) == {}
+
+
+def test_a_content_json_over_the_limit_is_refused_and_changes_nothing(
+    other_app, archive, tmp_path, monkeypatch
+):
+    padded = rewritten(archive, tmp_path, with_member(CONTENT, lambda data: data + b" " * MIB))
+    monkeypatch.setattr(blog.archive, "CONTENT_LIMIT", MIB)
+
+    result = import_into(other_app, padded)
+
+    assert result.exit_code == 1
+    assert "its content.json is larger than the 1 MiB this version of Dateline reads" in (
+        result.output
+    )
+    assert set(counts(other_app).values()) == {0}
+    assert files_under(Path(other_app.config["MEDIA_DIR"])) == {}
+
+
+def test_a_record_over_the_line_limit_is_refused_and_changes_nothing(
+    other_app, archive, tmp_path, monkeypatch
+):
+    padded = rewritten(archive, tmp_path, with_line("tags", b'{"id": 9}' + b" " * MIB))
+    monkeypatch.setattr(blog.archive, "LINE_LIMIT", MIB)
+
+    result = import_into(other_app, padded)
+
+    assert result.exit_code == 1
+    assert "its content/tags.jsonl line 1 is longer than the 1 MiB this version" in result.output
+    assert set(counts(other_app).values()) == {0}
+
+
+def test_a_record_of_exactly_the_line_limit_is_read(other_app, archive, tmp_path, monkeypatch):
+    with tarfile.open(archive) as tar:
+        first = tar.extractfile(RECORDS["articles"]).readline()
+    monkeypatch.setattr(blog.archive, "LINE_LIMIT", len(first) - 1)  # its newline not counted
+
+    result = import_into(other_app, archive)
+
+    assert result.exit_code == 0, result.output
+
+
+def test_records_are_inserted_in_batches_across_which_nothing_is_lost(
+    app, other_app, archive, monkeypatch
+):
+    monkeypatch.setattr(blog.archive, "BATCH", 2)
+    monkeypatch.setattr(blog.archive, "BATCH_BYTES", 3000)  # an article or two
+
+    result = import_into(other_app, archive)
+
+    assert result.exit_code == 0, result.output
+    assert counts(other_app) == counts(app)
+    with app.app_context():
+        html = db.session.scalars(sa.select(Article.body_html).order_by(Article.id)).all()
+    with other_app.app_context():
+        assert db.session.scalars(sa.select(Article.body_html).order_by(Article.id)).all() == html
+
+
+def test_json_is_read_no_further_than_the_limit_whatever_the_header_says(archive, monkeypatch):
+    with tarfile.open(archive) as tar:
+        member = tar.getmember(CONTENT)
+        # A reader giving more than the header states: only limit + 1 bytes may be taken.
+        endless = io.BytesIO(b" " * (10 * MIB))
+        monkeypatch.setattr(tar, "extractfile", lambda _member: endless)
+        with pytest.raises(BadArchive, match="larger than the 1 MiB"):
+            read_json(tar, member, MIB)
+    assert endless.tell() == MIB + 1
+
+
+def test_the_export_is_readable_by_its_owner_only(app, archive):
+    assert archive.stat().st_mode & 0o077 == 0
+
+
+def test_export_to_a_drive_without_hard_links_copies_the_archive(
+    app, other_app, tmp_path, monkeypatch
+):
+    def refuse_hard_links(source: Path, target: Path) -> None:
+        """Fail as os.link does on a FAT drive."""
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", refuse_hard_links)
+    path = tmp_path / "usb" / "site.tar.gz"
+    path.parent.mkdir()
+
+    result = export(app, path)
+
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in path.parent.iterdir()] == ["site.tar.gz"]
+    assert path.stat().st_mode & 0o077 == 0
+    assert import_into(other_app, path).exit_code == 0
 
 
 def test_every_table_is_carried_or_left_out_on_purpose():

@@ -441,6 +441,10 @@ BAD_ARCHIVES: dict[str, tuple[Callable[[list[Member], Path], list[Member] | byte
         lambda members, scratch: [m for m in members if not m[0].name.startswith("media/")],
         "listed in manifest.json but missing",
     ),
+    "deeply nested manifest": (
+        lambda members, scratch: [*members[:-1], (members[-1][0], b"[" * 100_000)],
+        f"its {MANIFEST} nests lists or objects too deeply",
+    ),
     "malformed manifest": (
         lambda members, scratch: [*members[:-1], (members[-1][0], b'{"format": 1}')],
         "malformed",
@@ -507,8 +511,10 @@ def test_restore_refuses_an_archive_larger_than_the_disk_can_spare_before_writin
         tmp_path / "bomb.tar.gz",
         with_manifest([(tarfile.TarInfo(f"media/{'d' * 32}.png"), zeros), *members_of(archive)]),
     )
-    written: list[Path] = []
-    monkeypatch.setattr(blog.backup, "_copy", lambda _source, path: written.append(path))
+    written: list[tarfile.TarInfo] = []
+    monkeypatch.setattr(
+        blog.backup, "extract", lambda _tar, member, _staged: written.append(member)
+    )
     room = types.SimpleNamespace(total=10 * len(zeros), used=9 * len(zeros), free=len(zeros))
     monkeypatch.setattr(shutil, "disk_usage", lambda _path: room)
     before = files_under(tmp_path)
