@@ -27,9 +27,9 @@ def run(runner, *args: str, export: Path = EXPORT):
     return runner.invoke(args=["import-wordpress", str(export), *args])
 
 
-def imported(runner, *args: str) -> str:
-    """Import the test export with its uploads; the report printed."""
-    result = run(runner, "--media", str(UPLOADS), *args)
+def imported(runner, *args: str, export: Path = EXPORT) -> str:
+    """Import ``export`` with the test uploads; the report printed."""
+    result = run(runner, "--media", str(UPLOADS), *args, export=export)
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -458,13 +458,6 @@ def slugify_title(title: str) -> str:
     return title.lower().replace(" ", "-")
 
 
-def imported_from_file(runner, export: Path) -> str:
-    """Import ``export`` with the test uploads; the report printed."""
-    result = run(runner, "--media", str(UPLOADS), export=export)
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
 def test_a_password_protected_post_comes_in_as_a_draft_and_is_reported(app, runner, tmp_path):
     export = export_with(
         tmp_path,
@@ -473,7 +466,7 @@ def test_a_password_protected_post_comes_in_as_a_draft_and_is_reported(app, runn
             "<wp:post_password><![CDATA[members]]></wp:post_password>",
         ),
     )
-    report = imported_from_file(runner, export)
+    report = imported(runner, export=export)
     assert (
         "post 10 “Harbour reopens after the storm”: password-protected on WordPress:"
         " imported as a draft"
@@ -503,7 +496,7 @@ ATTACHMENT_URL = "https://harbour-times.example/wp-content/uploads/2024/03/harbo
     ],
 )
 def test_an_address_that_cannot_be_read_is_left_as_it_was(app, runner, tmp_path, change):
-    report = imported_from_file(runner, export_with(tmp_path, change))
+    report = imported(runner, export=export_with(tmp_path, change))
     assert "posts imported       7" in report
     assert count(app, Article) == 7
 
@@ -512,7 +505,7 @@ def test_a_featured_image_whose_file_was_refused_is_reported_as_such(app, runner
     export = export_with(
         tmp_path, (ATTACHMENT_URL, "http://[x/wp-content/uploads/2024/03/harbour.jpg")
     )
-    report = imported_from_file(runner, export)
+    report = imported(runner, export=export)
     assert (
         "post 10 “Harbour reopens after the storm”: featured image 20 not imported: its address"
         " http://[x/wp-content/uploads/2024/03/harbour.jpg is not the site's uploads"
@@ -550,7 +543,7 @@ def test_a_post_refused_by_the_form_leaves_no_author_image_or_file(app, runner, 
     export = export_of(
         tmp_path, post_item("50", "Too long", body, creator="zed"), post_item("51", "Fine")
     )
-    report = imported_from_file(runner, export)
+    report = imported(runner, export=export)
     assert "post 50 “Too long”: skipped: body:" in report
     assert "posts imported       1" in report and "authors              1" in report
     assert "images" not in report
@@ -562,7 +555,7 @@ def test_a_post_refused_by_the_form_leaves_no_author_image_or_file(app, runner, 
 
 def test_posts_without_an_id_are_skipped(app, runner, tmp_path):
     export = export_of(tmp_path, post_item("", "One"), post_item("", "Two"))
-    report = imported_from_file(runner, export)
+    report = imported(runner, export=export)
     assert "post  “One”: skipped: no id (wp:post_id)" in report
     assert "post  “Two”: skipped: no id (wp:post_id)" in report
     assert "already imported" not in report and count(app, Article) == 0
@@ -576,7 +569,7 @@ def test_old_slugs_lead_to_the_article(app, runner, tmp_path):
     )
     sticky = "<wp:is_sticky>1</wp:is_sticky>"
     export = export_with(tmp_path, (sticky, sticky + old_slugs))
-    imported_from_file(runner, export)
+    imported(runner, export=export)
     client = app.test_client()
     for address in (
         "/harbor-reopens/",
@@ -596,7 +589,7 @@ def test_a_featured_image_on_another_host_comes_from_the_media_folder(app, runne
         (ATTACHMENT_URL, cdn + "harbour.jpg"),
         (BOATS_URL, cdn + "boats.jpg"),
     )
-    imported_from_file(runner, export)
+    imported(runner, export=export)
     harbour = article(app, "harbour-reopens")
     assert harbour.hero_image is not None
     # A body image on the host the site's attachments are on is the site's too.
@@ -605,7 +598,7 @@ def test_a_featured_image_on_another_host_comes_from_the_media_folder(app, runne
 
 def test_a_body_image_on_another_site_stays_a_link(app, runner, tmp_path):
     elsewhere = "https://elsewhere.example/wp-content/uploads/2024/03/boats.jpg"
-    imported_from_file(runner, export_with(tmp_path, (BOATS_URL, elsewhere)))
+    imported(runner, export=export_with(tmp_path, (BOATS_URL, elsewhere)))
     assert f'href="{elsewhere}"' in article(app, "harbour-reopens").body_html
 
 
