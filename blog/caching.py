@@ -220,12 +220,18 @@ def _note_bulk_content(state: orm.ORMExecuteState) -> None:
 
 @sa.event.listens_for(orm.Session, "after_commit")
 def _retire_pages(session: orm.Session) -> None:
-    """After a commit that changed content, no kept page is served again."""
+    """After a commit that changed content, no kept page is served again.
+
+    A savepoint's commit and rollback fire these events too; only the outermost counts.
+    """
+    if session.in_nested_transaction():
+        return
     if session.info.pop(_CHANGED, False) and has_app_context():
         content_changed()
 
 
 @sa.event.listens_for(orm.Session, "after_rollback")
 def _forget_rolled_back(session: orm.Session) -> None:
-    """Nothing changed after all."""
-    session.info.pop(_CHANGED, None)
+    """Nothing changed after all (a savepoint's rollback leaves the transaction's changes)."""
+    if not session.in_nested_transaction():
+        session.info.pop(_CHANGED, None)

@@ -42,7 +42,6 @@ from werkzeug.datastructures import MultiDict
 
 from blog import images
 from blog.body_images import MEDIA_PATH
-from blog.caching import content_changed
 from blog.cli import USERNAME
 from blog.dates import utcnow
 from blog.extensions import db
@@ -524,10 +523,6 @@ class Migration:
             db.session.flush()
         else:
             db.session.commit()
-            if self._unsaved:
-                # The savepoints' own commit and rollback events reach the page cache's
-                # listeners before the batch is committed: its pages are retired after it.
-                content_changed()
         db.session.expunge_all()
         self._unsaved = 0
 

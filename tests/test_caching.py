@@ -123,6 +123,23 @@ def test_a_rolled_back_change_keeps_the_pages(app, make_article):
     assert statements_for(app, "/latest") == []
 
 
+def test_pages_are_retired_when_the_outer_transaction_commits_not_its_savepoints(app, make_article):
+    make_article("Harbour reopens", slug="harbour")
+    make_article("Market day", slug="market")
+    with app.app_context():
+        stamp = caching.content_stamp()
+        with db.session.begin_nested():  # a savepoint kept: nothing is committed yet
+            db.session.scalar(sa.select(Article).where(Article.slug == "harbour")).title = "A"
+        assert caching.content_stamp() == stamp
+        savepoint = db.session.begin_nested()  # one rolled back: the first change still counts
+        db.session.scalar(sa.select(Article).where(Article.slug == "market")).title = "B"
+        db.session.flush()
+        savepoint.rollback()
+        assert caching.content_stamp() == stamp
+        db.session.commit()
+        assert caching.content_stamp() != stamp
+
+
 def test_writes_that_readers_never_see_keep_the_pages(app, client, auth, make_article):
     article = make_article("Harbour reopens", slug="harbour")
     auth.login("editor")
