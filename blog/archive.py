@@ -12,14 +12,12 @@ file format.
 
 from __future__ import annotations
 
-import gzip
 import json
 import secrets
 import shutil
 import tarfile
 import tempfile
 import warnings
-import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -45,6 +43,7 @@ from blog.tarballs import (
     BadArchive,
     add_file,
     check_listed,
+    check_target,
     checked_members,
     create_private,
     extract,
@@ -52,6 +51,7 @@ from blog.tarballs import (
     publish,
     read_json,
     read_json_lines,
+    reading,
 )
 
 FORMAT = 2
@@ -147,10 +147,7 @@ class Checked:
 @click.option("--force", is_flag=True, help="Replace ARCHIVE when it exists.")
 def export(archive: Path, force: bool) -> None:
     """Write the content, media, redirects and settings to one portable ARCHIVE (.tar.gz)."""
-    if (archive.exists() or archive.is_symlink()) and not force:
-        raise click.ClickException(f"{archive} exists; {EXISTS}")
-    if not archive.parent.is_dir():
-        raise click.ClickException(f"there is no folder {archive.parent}")
+    check_target(archive, EXISTS, replace=force)
     # The scratch space sits beside the archive, so finishing it is a rename on one disk.
     with tempfile.TemporaryDirectory(dir=archive.parent, prefix=".dateline-export-") as scratch:
         partial = Path(scratch) / archive.name
@@ -325,19 +322,16 @@ def _unpack(archive: Path, staged: Path) -> dict[str, Any]:
     """
     found: dict[str, tuple[int, str | None]] = {}
     content = None
-    try:
-        with tarfile.open(archive, mode="r:gz") as tar:
-            for member in checked_members(tar, staged, (CONTENT, *RECORDS.values())):
-                if member.name == CONTENT:
-                    content = _parsed(read_json(tar, member, CONTENT_LIMIT))
-                elif member.name in RECORDS.values():
-                    extract(tar, member, staged)
-                elif not images.FILE_NAME.match(member.name.removeprefix(f"{MEDIA}/")):
-                    raise BadArchive(f"it holds {member.name}, which is not the name of an upload")
-                else:
-                    found[member.name] = extract(tar, member, staged)
-    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as error:
-        raise BadArchive(f"it is not a complete .tar.gz archive ({error})") from error
+    with reading(archive) as tar:
+        for member in checked_members(tar, staged, (CONTENT, *RECORDS.values())):
+            if member.name == CONTENT:
+                content = _parsed(read_json(tar, member, CONTENT_LIMIT))
+            elif member.name in RECORDS.values():
+                extract(tar, member, staged)
+            elif not images.FILE_NAME.match(member.name.removeprefix(f"{MEDIA}/")):
+                raise BadArchive(f"it holds {member.name}, which is not the name of an upload")
+            else:
+                found[member.name] = extract(tar, member, staged)
     if content is None:
         raise BadArchive(f"it has no {CONTENT}, so it is not a Dateline export")
     listed = {f"{MEDIA}/{name}": entry for name, entry in content[FILES].items()}

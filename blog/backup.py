@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import io
 import json
 import os
@@ -10,7 +9,6 @@ import shutil
 import sqlite3
 import tarfile
 import tempfile
-import zlib
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -27,22 +25,25 @@ from blog.extensions import db
 from blog.images import media_dir
 from blog.tarballs import (
     MEDIA,
+    MIB,
     BadArchive,
     add_file,
     check_listed,
+    check_target,
     checked_members,
     create_private,
     extract,
     file_list,
     publish,
     read_json,
+    reading,
 )
 
 FORMAT = 1
 MANIFEST = "manifest.json"
 DATABASE = "dateline.db"
 STAMP = "%Y%m%dT%H%M%SZ"
-MANIFEST_LIMIT = 16 * 1024 * 1024
+MANIFEST_LIMIT = 16 * MIB
 EXISTS = "a backup never replaces a file"
 
 
@@ -137,10 +138,7 @@ def _sqlite_path() -> Path:
 def _archive_path(dest: Path) -> Path:
     """``dest``, or a timestamped name in it when it is a folder; never an existing file."""
     target = dest / f"dateline-{utcnow():{STAMP}}.tar.gz" if dest.is_dir() else dest
-    if target.exists() or target.is_symlink():
-        raise click.ClickException(f"{target} exists; {EXISTS}")
-    if not target.parent.is_dir():
-        raise click.ClickException(f"there is no folder {target.parent}")
+    check_target(target, EXISTS)
     return target
 
 
@@ -215,14 +213,11 @@ def _write_archive(archive: Path, members: list[tuple[str, Path]], revision: str
 
 def _unpack(archive: Path, staged: Path) -> dict[str, Any]:
     """Check ``archive``, extract it into ``staged`` and check that too; return its manifest."""
-    try:
-        with tarfile.open(archive, mode="r:gz") as tar:
-            members, manifest = _listing(tar, staged)
-            (staged / MEDIA).mkdir()
-            found = {name: extract(tar, member, staged) for name, member in members.items()}
-        check_listed(found, manifest["files"], MANIFEST)
-    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as error:
-        raise BadArchive(f"it is not a complete .tar.gz archive ({error})") from error
+    with reading(archive) as tar:
+        members, manifest = _listing(tar, staged)
+        (staged / MEDIA).mkdir()
+        found = {name: extract(tar, member, staged) for name, member in members.items()}
+    check_listed(found, manifest["files"], MANIFEST)
     try:
         with closing(sqlite3.connect(f"{(staged / DATABASE).as_uri()}?mode=ro", uri=True)) as con:
             problems = _integrity_problems(con)

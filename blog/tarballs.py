@@ -5,24 +5,45 @@ and publishing a ``.tar.gz`` of checksummed files, and reading one that nobody v
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
 import shutil
 import tarfile
+import zlib
 from collections.abc import Container, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, BinaryIO
 
 import click
 
 MEDIA = "media"
-CHUNK = 1024 * 1024
 MIB = 1024 * 1024
+CHUNK = MIB  # bytes copied at a time
 
 
 class BadArchive(Exception):
     """The file is not a complete, undamaged archive; the message says what is wrong."""
+
+
+@contextmanager
+def reading(archive: Path) -> Iterator[tarfile.TarFile]:
+    """``archive`` open for reading; a damaged or cut-off one raises ``BadArchive``."""
+    try:
+        with tarfile.open(archive, mode="r:gz") as tar:
+            yield tar
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as error:
+        raise BadArchive(f"it is not a complete .tar.gz archive ({error})") from error
+
+
+def check_target(target: Path, exists: str, replace: bool = False) -> None:
+    """Refuse to write ``target`` where it exists (unless ``replace``) or has no folder."""
+    if (target.exists() or target.is_symlink()) and not replace:
+        raise click.ClickException(f"{target} exists; {exists}")
+    if not target.parent.is_dir():
+        raise click.ClickException(f"there is no folder {target.parent}")
 
 
 def create_private(path: Path) -> BinaryIO:
