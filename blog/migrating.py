@@ -67,7 +67,13 @@ KINDS = (
     "redirects",
 )
 # What the rows added during a run are counted as.
-ADDED = {"authors": User, "sections": Section, "tags": Tag, "images": MediaItem}
+ADDED = {
+    "authors": User,
+    "sections": Section,
+    "tags": Tag,
+    "images": MediaItem,
+    "redirects": LegacyPath,
+}
 # The longest values the form takes (blog.forms.ArticleForm, blog.models).
 LIMITS = {"title": 200, "summary": 400, "section": 60, "tag": 60, "alt": 300, "caption": 300}
 LEGACY_PATH_MAX = 500  # LegacyPath.path
@@ -452,10 +458,8 @@ class Migration:
         wanted = slugify(post.slug, max_length=180) if post.slug else ""
         if post.slug and wanted != post.slug:
             self.report.change(post.label, f"slug {post.slug!r} became {wanted!r}")
-        if wanted and Article.slug_owner(wanted) is None:
-            return wanted
         slug = unique_slug(wanted or title)
-        if wanted:
+        if wanted and slug != wanted:
             self.report.change(post.label, f"slug {wanted!r} already taken: {slug!r} used")
         return slug
 
@@ -542,11 +546,10 @@ class Migration:
                 config["MEDIA_DIR"] = kept
 
     def _totals(self) -> dict[str, int]:
-        """How many rows of each kind counted as added there are now, redirects included."""
-        models = {**ADDED, "redirects": LegacyPath}
+        """How many rows of each kind counted as added there are now."""
         return {
             kind: db.session.scalar(sa.select(sa.func.count()).select_from(model)) or 0
-            for kind, model in models.items()
+            for kind, model in ADDED.items()
         }
 
     def _count_added(self, before: dict[str, int]) -> None:

@@ -34,8 +34,6 @@ PART = f"<int(min=1, max={MAX_ID}):part>"
 ORDER = (Article.published_at, Article.id)
 # Newsroom areas crawlers have no business in (blueprint names), besides the search results.
 CLOSED = ("editor", "people", "auth")
-# What XML 1.0 cannot carry, C0 controls but tab and line breaks among them; a pasted
-# headline may hold one, and lxml refuses the whole document for it.
 SLUG = "slug"  # a slug that stands for any in the one article URL built by ``url_for``
 
 Entry = tuple[str, datetime | None]  # an absolute URL and when its page last changed
