@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
@@ -10,10 +11,11 @@ import shutil
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import flask_migrate
 import pytest
+import redis
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
@@ -81,13 +83,21 @@ def app_at_revision(folder: Path, revision: str) -> Flask:
 
 
 @pytest.fixture
-def app(tmp_path: Path, migrated_database: Path) -> Iterator[Flask]:
-    """An app on a new database made by the migrations, with CSRF on."""
+def sqlite_app(tmp_path: Path, migrated_database: Path) -> Iterator[Flask]:
+    """An app on a new SQLite database made by the migrations, with CSRF on."""
     shutil.copyfile(migrated_database, tmp_path / "test.db")
     app = _test_app(tmp_path / "test.db", tmp_path / "media")
     yield app
     with app.app_context():
         db.engine.dispose()
+
+
+@pytest.fixture
+def app(request: pytest.FixtureRequest) -> Flask:
+    """An app on an empty database made by the migrations, with CSRF on: SQLite, or
+    PostgreSQL when ``TEST_DATABASE_URL`` names a server.
+    """
+    return request.getfixturevalue("postgres_app" if ON_POSTGRES else "sqlite_app")
 
 
 @pytest.fixture
@@ -221,19 +231,31 @@ def body_for(title: str) -> str:
     return "\n\n".join(f"Paragraph {n} of {title}. " + "Words " * 200 for n in range(8))
 
 
-POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+# The suite runs on SQLite unless TEST_DATABASE_URL names a PostgreSQL server; tests of what
+# only PostgreSQL has use that server, or the local one.
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+ON_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")
+POSTGRES_SERVER = sa.make_url(
+    TEST_DATABASE_URL if ON_POSTGRES else "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 
 
-@pytest.fixture(scope="session")
-def postgres_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The URL of a throwaway PostgreSQL database made by the migrations, dropped at the end.
+def _missing(reason: str, required: bool = False) -> NoReturn:
+    """Skip a test whose server is missing, or fail it where the servers must be there."""
+    if required or os.environ.get("DATELINE_REQUIRE_SERVICES") == "1":
+        pytest.fail(reason)
+    pytest.skip(reason)
 
-    On the server of ``TEST_POSTGRES_URL``. Tests that use it skip when that server cannot be
-    reached, and fail instead when ``DATELINE_REQUIRE_POSTGRES=1`` (as in CI).
+
+@contextlib.contextmanager
+def throwaway_postgres() -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database on the test server, dropped afterwards.
+
+    Tests that use one skip when the server cannot be reached, and fail instead when
+    ``DATELINE_REQUIRE_SERVICES=1`` (as in CI).
     """
-    server = sa.make_url(os.environ.get("TEST_POSTGRES_URL", POSTGRES_SERVER))
     admin = sa.create_engine(
-        server, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5}
+        POSTGRES_SERVER, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5}
     )
     name = f"dateline_test_{secrets.token_hex(6)}"
     try:
@@ -241,28 +263,41 @@ def postgres_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
             connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
     except sa.exc.OperationalError as error:
         admin.dispose()
-        reason = f"no PostgreSQL server at {server.render_as_string()}: {error.orig}"
-        if os.environ.get("DATELINE_REQUIRE_POSTGRES") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    url = server.set(database=name).render_as_string(hide_password=False)
+        reason = f"no PostgreSQL server at {POSTGRES_SERVER.render_as_string()}: {error.orig}"
+        _missing(reason, required=ON_POSTGRES)
     try:
-        folder = tmp_path_factory.mktemp("postgres")
-        app = _test_app(folder / "postgres", folder / "media", uri=url)
-        with app.app_context():
-            flask_migrate.upgrade(directory=str(MIGRATIONS))
-            db.engine.dispose()
-        yield url
+        yield POSTGRES_SERVER.set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as connection:
             connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
 
 
-@pytest.fixture
-def postgres_app(tmp_path: Path, postgres_database: str) -> Iterator[Flask]:
-    """An app on the migrated PostgreSQL database, emptied of the previous test's rows."""
-    app = _test_app(tmp_path / "postgres", tmp_path / "media", uri=postgres_database)
+def _migrated_postgres(folder: Path) -> Iterator[str]:
+    """A throwaway PostgreSQL database made by the migrations, for a whole run."""
+    with throwaway_postgres() as url:
+        app = _test_app(folder / "postgres", folder / "media", uri=url)
+        with app.app_context():
+            flask_migrate.upgrade(directory=str(MIGRATIONS))
+            db.engine.dispose()
+        yield url
+
+
+@pytest.fixture(scope="session")
+def postgres_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of a PostgreSQL database made by the migrations, shared by the run's tests."""
+    yield from _migrated_postgres(tmp_path_factory.mktemp("postgres"))
+
+
+@pytest.fixture(scope="session")
+def other_postgres_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A second such database, for a second site beside the first."""
+    yield from _migrated_postgres(tmp_path_factory.mktemp("other-postgres"))
+
+
+def _emptied_postgres_app(folder: Path, url: str) -> Iterator[Flask]:
+    """An app on the migrated PostgreSQL database at ``url``, emptied of earlier tests' rows."""
+    app = _test_app(folder / "postgres", folder / "media", uri=url)
     with app.app_context():
         tables = set(sa.inspect(db.engine).get_table_names()) - {"alembic_version"}
         db.session.execute(sa.text(f"TRUNCATE {', '.join(sorted(tables))} RESTART IDENTITY"))
@@ -273,18 +308,44 @@ def postgres_app(tmp_path: Path, postgres_database: str) -> Iterator[Flask]:
 
 
 @pytest.fixture
+def postgres_app(tmp_path: Path, postgres_database: str) -> Iterator[Flask]:
+    """An app on the migrated PostgreSQL database, emptied of the previous test's rows."""
+    yield from _emptied_postgres_app(tmp_path, postgres_database)
+
+
+@pytest.fixture
 def postgres_client(postgres_app: Flask) -> FlaskClient:
     """A browser-like test client of the app on PostgreSQL."""
     return postgres_app.test_client()
 
 
 @pytest.fixture
-def other_app(tmp_path: Path, migrated_database: Path) -> Iterator[Flask]:
-    """A second, empty site beside ``app``: its own new database and media folder."""
+def other_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
+    """A second, empty site beside ``app``: its own database and media folder."""
     folder = tmp_path / "other"
     folder.mkdir()
-    shutil.copyfile(migrated_database, folder / "test.db")
+    if ON_POSTGRES:
+        yield from _emptied_postgres_app(folder, request.getfixturevalue("other_postgres_database"))
+        return
+    shutil.copyfile(request.getfixturevalue("migrated_database"), folder / "test.db")
     app = _test_app(folder / "test.db", folder / "media")
     yield app
     with app.app_context():
         db.engine.dispose()
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """The URL of an emptied Redis database (``TEST_REDIS_URL``, by default number 15 on the
+    local server), emptied again afterwards.
+    """
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    client = redis.Redis.from_url(url, socket_connect_timeout=5)
+    try:
+        client.flushdb()
+    except redis.ConnectionError as error:
+        client.close()
+        _missing(f"no Redis server at {url}: {error}")
+    yield url
+    client.flushdb()
+    client.close()

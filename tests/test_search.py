@@ -29,10 +29,10 @@ FILLER = " ".join(["The town council met again on Tuesday evening."] * 7)
 HIT = re.compile(r'class="teaser__title"><a href="/articles/([^"]+)"')
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def app(request: pytest.FixtureRequest, app: Flask) -> Flask:
+@pytest.fixture(params=["sqlite_app", "postgres_app"])
+def app(request: pytest.FixtureRequest) -> Flask:
     """The app on SQLite (FTS5), then on PostgreSQL (tsvector): one behaviour on both."""
-    return app if request.param == "sqlite" else request.getfixturevalue("postgres_app")
+    return request.getfixturevalue(request.param)
 
 
 def found(app, query: str, **args: object) -> list[str]:

@@ -616,7 +616,7 @@ def test_an_export_declaring_entities_is_refused(app, runner, tmp_path):
     assert state(app) == before
 
 
-@pytest.mark.parametrize("backend", ["app", "postgres_app"])
+@pytest.mark.parametrize("backend", ["sqlite_app", "postgres_app"])
 def test_an_old_address_leads_to_the_article_with_its_exact_spelling(request, backend):
     site = request.getfixturevalue(backend)
     with site.app_context():
