@@ -7,7 +7,7 @@ PORT ?= 5000
 # System packages come from apt; as root directly, otherwise through sudo.
 APT := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: run test soak bench bench-import lighthouse lint format install dev-install system-python browser translations
+.PHONY: run test test-postgres soak bench bench-import lighthouse lint format install dev-install system-python browser translations
 
 $(VENV)/.installed: pyproject.toml | system-python
 	python3 -m venv $(VENV)
@@ -39,7 +39,13 @@ run: install
 	$(VENV)/bin/gunicorn --bind $(HOST):$(PORT) --workers 2 --no-control-socket --access-logfile - app:app
 
 test: dev-install browser
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The same suite with every test's site on PostgreSQL, in a throwaway database made on the
+# server at TEST_DATABASE_URL and dropped afterwards.
+TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+test-postgres: dev-install browser
+	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # 60 s of readers, sidebars, searches and editors against gunicorn; writes bench/SOAK.md.
 soak: dev-install

@@ -39,7 +39,7 @@ def quick_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(module, "generate_password_hash", quick)
 
 
-def _test_app(database: Path, media: Path, uri: str | None = None) -> Flask:
+def app_on(database: Path, media: Path, uri: str | None = None) -> Flask:
     """An app for tests on the SQLite file ``database`` (or the database at ``uri``, its
     content stamp beside ``database``), with CSRF on.
     """
@@ -58,7 +58,7 @@ def _test_app(database: Path, media: Path, uri: str | None = None) -> Flask:
 def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An empty database made by the migrations, once per run, for each test to copy."""
     folder = tmp_path_factory.mktemp("migrated")
-    app = _test_app(folder / "empty.db", folder / "media")
+    app = app_on(folder / "empty.db", folder / "media")
     with app.app_context():
         flask_migrate.upgrade(directory=str(MIGRATIONS))
         db.engine.dispose()  # the last connection folds the write-ahead log into the file
@@ -86,7 +86,7 @@ def app_at_revision(folder: Path, revision: str) -> Flask:
 def sqlite_app(tmp_path: Path, migrated_database: Path) -> Iterator[Flask]:
     """An app on a new SQLite database made by the migrations, with CSRF on."""
     shutil.copyfile(migrated_database, tmp_path / "test.db")
-    app = _test_app(tmp_path / "test.db", tmp_path / "media")
+    app = app_on(tmp_path / "test.db", tmp_path / "media")
     yield app
     with app.app_context():
         db.engine.dispose()
@@ -276,7 +276,7 @@ def throwaway_postgres() -> Iterator[str]:
 def _migrated_postgres(folder: Path) -> Iterator[str]:
     """A throwaway PostgreSQL database made by the migrations, for a whole run."""
     with throwaway_postgres() as url:
-        app = _test_app(folder / "postgres", folder / "media", uri=url)
+        app = app_on(folder / "postgres", folder / "media", uri=url)
         with app.app_context():
             flask_migrate.upgrade(directory=str(MIGRATIONS))
             db.engine.dispose()
@@ -297,7 +297,7 @@ def other_postgres_database(tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 def _emptied_postgres_app(folder: Path, url: str) -> Iterator[Flask]:
     """An app on the migrated PostgreSQL database at ``url``, emptied of earlier tests' rows."""
-    app = _test_app(folder / "postgres", folder / "media", uri=url)
+    app = app_on(folder / "postgres", folder / "media", uri=url)
     with app.app_context():
         tables = set(sa.inspect(db.engine).get_table_names()) - {"alembic_version"}
         db.session.execute(sa.text(f"TRUNCATE {', '.join(sorted(tables))} RESTART IDENTITY"))
@@ -328,7 +328,7 @@ def other_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]
         yield from _emptied_postgres_app(folder, request.getfixturevalue("other_postgres_database"))
         return
     shutil.copyfile(request.getfixturevalue("migrated_database"), folder / "test.db")
-    app = _test_app(folder / "test.db", folder / "media")
+    app = app_on(folder / "test.db", folder / "media")
     yield app
     with app.app_context():
         db.engine.dispose()
