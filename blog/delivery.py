@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, g, request
 from flask_compress import Compress
 from flask_login import current_user
 from markupsafe import Markup
@@ -103,7 +103,8 @@ def _cache_static(response: Response) -> Response:
 
 
 def _compressed(response: Response) -> Response:
-    """Compress static files and what readers get; never a signed-in member's pages.
+    """Compress static files and what readers get; never a signed-in member's pages, nor
+    a visitor's page that holds a CSRF token (the sign-in form).
 
     A compressed page that holds a secret (a CSRF token) next to text an attacker can make it
     reflect leaks the secret through its size (BREACH); readers' pages hold none.
@@ -113,7 +114,7 @@ def _compressed(response: Response) -> Response:
         # in one piece, rather than streamed past its close.
         response.direct_passthrough = False
         response.make_sequence()
-    if request.endpoint == "static" or not current_user.is_authenticated:
+    if request.endpoint == "static" or not (current_user.is_authenticated or "csrf_token" in g):
         return _compress.after_request(response)
     return response
 

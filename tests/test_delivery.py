@@ -95,6 +95,14 @@ def test_signed_in_pages_are_never_compressed_but_static_files_are(client, auth)
         assert css.headers["Content-Encoding"] == "gzip"
 
 
+def test_the_sign_in_form_is_never_compressed(client):
+    # It holds the session's CSRF token, which stays valid once signed in, next to the
+    # address it was asked with (BREACH).
+    page = client.get("/auth/login?next=/editor/", headers={"Accept-Encoding": "zstd, br, gzip"})
+    assert page.status_code == 200 and 'name="csrf_token"' in page.text
+    assert "Content-Encoding" not in page.headers
+
+
 def test_reader_pages_may_be_kept_briefly_and_are_revalidated_by_etag(client, make_article):
     article = make_article("Harbour reopens")
     for url in (f"/articles/{article.slug}", "/", "/latest", "/sidebars/latest"):
