@@ -15,7 +15,7 @@ from blog.extensions import db
 from blog.forms import MAX_BODY_CHARS
 from blog.models import Article
 from blog.sanitize import MAX_NESTING, clean
-from tests.conftest import csrf_token
+from tests.conftest import PASSWORD, csrf_token
 from tests.test_editor import form_data, image_file
 
 SECRET = "not for the web"
@@ -248,6 +248,18 @@ def test_malformed_query_values_are_ignored_and_the_page_served(app, client, art
     for url in MALFORMED_QUERIES:
         assert client.get(url).status_code == 200, url
     assert database_state(app) == before
+
+
+def test_a_nul_in_a_typed_field_is_dropped_on_every_database(app, client, make_user):
+    # PostgreSQL can neither store nor compare text holding a NUL.
+    make_user("ana", role="editor")
+    token = csrf_token(client, "/auth/login")
+    response = client.post(
+        "/auth/login",
+        data={"username": "a\x00na", "password": PASSWORD, "csrf_token": token},
+    )
+    assert response.status_code == 303
+    assert client.get("/search", query_string={"q": "\x00harbour\x00"}).status_code == 200
 
 
 def test_page_number_past_the_last_page_is_404(client, article):
