@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import shutil
 import tarfile
 import tempfile
 import warnings
@@ -37,6 +36,7 @@ from blog.dates import utcnow
 from blog.extensions import db
 from blog.models import NOTE_KINDS, ROLES, STATUSES, Article, User, UTCDateTime
 from blog.search import reindex_all
+from blog.storage import MediaStorage, current_media
 from blog.tarballs import (
     MEDIA,
     MIB,
@@ -153,11 +153,11 @@ def export(archive: Path, force: bool) -> None:
         partial = Path(scratch) / archive.name
         counts, missing = _write_export(partial, Path(scratch))
         publish(partial, archive, exists=EXISTS, replace=force)
-    click.echo(f"Exported {_counted(counts)} to {archive}.")
+    click.echo(f"Exported {counted(counts)} to {archive}.")
     if missing:
         click.echo(
             f"Warning: {len(missing)} image(s) named by the content are missing from"
-            f" {images.media_dir()}: {', '.join(sorted(missing))}"
+            f" {current_media().folder}: {', '.join(sorted(missing))}"
         )
 
 
@@ -172,10 +172,11 @@ def import_archive(archive: Path) -> None:
             " (set SQLALCHEMY_DATABASE_URI, or remove the SQLite file, and run init-db)."
             " Nothing was changed."
         )
-    media = images.media_dir()
-    media.mkdir(parents=True, exist_ok=True)
-    # Staged beside the media folder, so that placing each file is a rename on one disk.
-    with tempfile.TemporaryDirectory(dir=media.parent, prefix=".dateline-import-") as scratch:
+    media = current_media()
+    media.folder.mkdir(parents=True, exist_ok=True)
+    # Staged beside the media folder, so that the check for room looks at the disk they go to.
+    beside = media.folder.parent
+    with tempfile.TemporaryDirectory(dir=beside, prefix=".dateline-import-") as scratch:
         staged = Path(scratch)
         try:
             content = _unpack(archive, staged)
@@ -189,8 +190,8 @@ def import_archive(archive: Path) -> None:
             rerendered, indexed = _insert(staged)
         except BaseException as error:
             db.session.rollback()
-            for path in placed:
-                path.unlink(missing_ok=True)
+            for name in placed:
+                media.delete(name)
             if isinstance(error, sa.exc.DBAPIError):
                 raise click.ClickException(
                     f"cannot import {archive}: the database refused it ({error.orig})."
@@ -198,12 +199,12 @@ def import_archive(archive: Path) -> None:
                 ) from error
             raise
     counts = {**checked.counts, FILES: len(content[FILES])}
-    click.echo(f"Imported {_counted(counts)} from {archive}; the search index holds {indexed}.")
+    click.echo(f"Imported {counted(counts)} from {archive}; the search index holds {indexed}.")
     for line in _advice(content, checked, rerendered):
         click.echo(line)
 
 
-def _counted(counts: dict[str, int]) -> str:
+def counted(counts: dict[str, int]) -> str:
     """``counts`` as words: ``3 users, 12 articles, ...``."""
     return ", ".join(f"{count} {LABELS.get(kind, kind)}" for kind, count in counts.items())
 
@@ -231,7 +232,8 @@ def _write_export(archive: Path, scratch: Path) -> tuple[dict[str, int], set[str
                 counts[kind] = _write_lines(out, _noting_images(kind, records, named))
         # Uploads are written before the rows naming them are committed and never change,
         # so the files listed after the rows were read include every one they name.
-        files = _media_files()
+        media = current_media()
+        files = media.names()
         header = scratch / CONTENT
         with create_private(archive) as file, tarfile.open(fileobj=file, mode="w:gz") as tar:
             for name in RECORDS.values():
@@ -243,13 +245,13 @@ def _write_export(archive: Path, scratch: Path) -> tuple[dict[str, int], set[str
                 settings = {name: current_app.config.get(name) or "" for name in SETTINGS}
                 out.write(f'"settings": {json.dumps(settings)},\n')
                 out.write(f'"{COUNTS}": {json.dumps(counts)},\n')
-                _write_list(out, FILES, _added(tar, files))
+                _write_list(out, FILES, _added(tar, media, files))
                 out.write("}\n")
             add_file(tar, CONTENT, header)
     finally:
         session.rollback()
     counts[FILES] = len(files)
-    return counts, named - {path.name for path in files}
+    return counts, named - set(files)
 
 
 def _table_records(connection: sa.Connection, kind: str) -> Iterator[dict[str, Any]]:
@@ -292,18 +294,13 @@ def _write_list(out: IO[str], key: str, records: Iterator[dict[str, Any]]) -> in
     return count
 
 
-def _media_files() -> list[Path]:
-    """Every upload and rendition in MEDIA_DIR (files being written are skipped)."""
-    folder = images.media_dir()
-    found = folder.iterdir() if folder.is_dir() else iter(())
-    return sorted(path for path in found if images.FILE_NAME.match(path.name) and path.is_file())
-
-
-def _added(tar: tarfile.TarFile, files: list[Path]) -> Iterator[dict[str, Any]]:
-    """Add each of ``files`` to ``tar`` under ``media/``, yielding its entry in the file list."""
-    for path in files:
-        size, digest = add_file(tar, f"{MEDIA}/{path.name}", path)
-        yield {"name": path.name, "size": size, "sha256": digest}
+def _added(tar: tarfile.TarFile, media: MediaStorage, names: list[str]) -> Iterator[dict[str, Any]]:
+    """Add each of the media files ``names`` to ``tar`` under ``media/``, yielding its entry in
+    the file list.
+    """
+    for name in names:
+        size, digest = add_file(tar, f"{MEDIA}/{name}", media.folder / name)
+        yield {"name": name, "size": size, "sha256": digest}
 
 
 def _contents_found() -> str:
@@ -313,7 +310,7 @@ def _contents_found() -> str:
         for kind, table in KINDS.items()
         if (count := db.session.scalar(sa.select(sa.func.count()).select_from(table)))
     }
-    return _counted(found)
+    return counted(found)
 
 
 def _unpack(archive: Path, staged: Path) -> dict[str, Any]:
@@ -522,18 +519,17 @@ def _check_text(kind: str, name: str, value: str) -> None:
         raise ValueError(f"{value!r} is not a username Dateline takes")
 
 
-def _place(staged: Path, media: Path) -> list[Path]:
-    """Move the staged media into ``media``, leaving files already there; return those moved."""
-    placed: list[Path] = []
+def _place(staged: Path, media: MediaStorage) -> list[str]:
+    """Write the staged media to ``media``, leaving files already there; return those written."""
+    placed: list[str] = []
     try:
         for path in sorted(staged.iterdir()) if staged.is_dir() else []:
-            target = media / path.name
-            if not target.exists():
-                shutil.move(path, target)
-                placed.append(target)
+            if not media.exists(path.name):
+                media.write(path.name, path.read_bytes())
+                placed.append(path.name)
     except OSError as error:
-        for path in placed:
-            path.unlink(missing_ok=True)
+        for name in placed:
+            media.delete(name)
         raise click.ClickException(
             f"cannot copy the media: {error}. Nothing was changed."
         ) from error
@@ -555,14 +551,21 @@ def _insert(staged: Path) -> tuple[int, int]:
                     _lock(row)
             for group in _alike(batch):
                 db.session.execute(table.insert(), group)
-    if db.session.connection().dialect.name == "postgresql":
-        # The ids came from the archive: each table's sequence continues after the largest.
-        for table in KINDS.values():
-            if "id" in table.c:
-                sequence = sa.func.pg_get_serial_sequence(table.name, "id")
-                after = sa.func.coalesce(sa.func.max(table.c.id), 0) + 1
-                db.session.execute(sa.select(sa.func.setval(sequence, after, False)))
+    continue_sequences(KINDS.values())
     return rerendered, reindex_all()  # commits
+
+
+def continue_sequences(tables: Iterable[sa.Table]) -> None:
+    """On PostgreSQL, start the id sequence of each of ``tables`` after its largest id, for
+    rows that came with their ids from elsewhere.
+    """
+    if db.session.connection().dialect.name != "postgresql":
+        return
+    for table in tables:
+        if "id" in table.c:
+            sequence = sa.func.pg_get_serial_sequence(table.name, "id")
+            after = sa.func.coalesce(sa.func.max(table.c.id), 0) + 1
+            db.session.execute(sa.select(sa.func.setval(sequence, after, False)))
 
 
 def _lock(row: dict[str, Any]) -> None:

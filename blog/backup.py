@@ -22,7 +22,7 @@ from flask.cli import with_appcontext
 from blog.database import MIGRATIONS
 from blog.dates import utcnow
 from blog.extensions import db
-from blog.images import media_dir
+from blog.storage import current_media, sync_folder
 from blog.tarballs import (
     MEDIA,
     MIB,
@@ -71,7 +71,9 @@ def backup(dest: Path) -> None:
         _snapshot(live, snapshot)
         # Uploads are written before the article that names them is committed and are never
         # changed, so listing them after the snapshot finds every image the snapshot uses.
-        members = [(DATABASE, snapshot), *_media_files(media_dir())]
+        media = current_media()
+        uploads = [(f"{MEDIA}/{name}", media.folder / name) for name in media.names()]
+        members = [(DATABASE, snapshot), *uploads]
         partial = Path(scratch) / target.name
         _write_archive(partial, members, _revision(snapshot))
         publish(partial, target, exists=EXISTS)
@@ -84,7 +86,7 @@ def backup(dest: Path) -> None:
 @click.option("--yes", is_flag=True, help="Replace the current data without asking.")
 def restore(archive: Path, yes: bool) -> None:
     """Put the backup ARCHIVE back on a stopped site, keeping the current data aside."""
-    live, media = _sqlite_path(), media_dir()
+    live, media = _sqlite_path(), current_media().folder
     live.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=live.parent, prefix=".dateline-restore-") as scratch:
         staged = Path(scratch)
@@ -114,7 +116,7 @@ def restore(archive: Path, yes: bool) -> None:
                     f"cannot restore {archive}: {error}. The current data was put back."
                     " Nothing was changed."
                 ) from error
-        _sync_folder(live.parent)
+        sync_folder(live.parent)
     count = len(manifest["files"]) - 1
     click.echo(f"Restored the database and {count} media file(s) from {archive}.")
     if advice:
@@ -128,7 +130,7 @@ def _sqlite_path() -> Path:
         raise click.ClickException(
             f"backup and restore work with SQLite only; this site uses {url.get_backend_name()}."
             " Use that database's own tools (pg_dump and pg_restore for PostgreSQL) and copy"
-            f" the media folder {media_dir()} beside the dump."
+            f" the media folder {current_media().folder} beside the dump."
         )
     if url.database in (None, "", ":memory:"):
         raise click.ClickException("the database lives in memory; backups need a database file")
@@ -175,18 +177,6 @@ def _revision(database: Path) -> str | None:
         except sqlite3.DatabaseError:
             return None
     return row[0] if row else None
-
-
-def _media_files(folder: Path) -> list[tuple[str, Path]]:
-    """Every file under ``folder`` as (member name, path), skipping uploads still being written."""
-    found = []
-    for parent, _dirs, names in os.walk(folder):
-        for name in names:
-            path = Path(parent, name)
-            # images.store writes *.part first and renames it when complete.
-            if path.suffix != ".part" and path.is_file():
-                found.append((f"{MEDIA}/{path.relative_to(folder).as_posix()}", path))
-    return sorted(found)
 
 
 def _write_archive(archive: Path, members: list[tuple[str, Path]], revision: str | None) -> None:
@@ -353,12 +343,3 @@ def _swap_in(staged: Path, live: Path, media: Path, aside: list[tuple[Path, Path
                 " it is kept under the names printed above"
             ) from undo
         raise
-
-
-def _sync_folder(folder: Path) -> None:
-    """Make the renames in ``folder`` durable."""
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -25,6 +25,7 @@ DEFAULTS: dict[str, Any] = {
     "MAX_FORM_MEMORY_SIZE": 5 * 1024 * 1024,
     "MAX_IMAGE_PIXELS": 50_000_000,
     "IMAGE_MAX_BYTES": 20 * 1024 * 1024,
+    "MEDIA_STORAGE": "local",  # or "shared": MEDIA_DIR is a folder several app servers mount
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "REMEMBER_COOKIE_HTTPONLY": True,

@@ -1,4 +1,4 @@
-"""Uploaded images: checked and cleaned with Pillow, stored with their renditions in MEDIA_DIR.
+"""Uploaded images: checked and cleaned with Pillow, stored with their renditions (blog.storage).
 
 An upload is decoded, turned as its EXIF orientation says and encoded again, which leaves
 every piece of metadata behind (EXIF with GPS and serial numbers, XMP, IPTC, comments) but
@@ -11,14 +11,11 @@ Animated GIF, WebP and PNG images stay animated, renditions included.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import tempfile
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from io import BytesIO
-from pathlib import Path
 from typing import Any, BinaryIO
 
 import click
@@ -27,6 +24,8 @@ from flask.cli import with_appcontext
 from flask_babel import format_decimal, format_number
 from flask_babel import gettext as _
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
+
+from blog import storage
 
 # MPO is the JPEG variant many phone cameras write; only its first picture is kept.
 FORMATS = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
@@ -50,9 +49,9 @@ RENDITION_OPTIONS: dict[str, dict[str, Any]] = {
 QUARTER_TURNS = {5, 6, 7, 8}
 ORIENTATION = 0x0112
 # An original; the only names a form may refer to.
-NAME = re.compile(r"^[0-9a-f]{32}\.(jpg|png|webp|gif)$")
+NAME = re.compile(r"^[0-9a-f]{32}\.(jpg|png|webp|gif)\Z")
 # An original or a rendition (its width after the hash); the only names /media serves.
-FILE_NAME = re.compile(r"^[0-9a-f]{32}(-[1-9][0-9]{0,4})?\.(jpg|png|webp|gif)$")
+FILE_NAME = re.compile(r"^[0-9a-f]{32}(-[1-9][0-9]{0,4})?\.(jpg|png|webp|gif)\Z")
 
 
 class ImageRejected(ValueError):
@@ -61,7 +60,7 @@ class ImageRejected(ValueError):
 
 @dataclass(frozen=True)
 class StoredImage:
-    """A stored upload: its file name under MEDIA_DIR and its pixel size as shown."""
+    """A stored upload: its file name in the media storage and its pixel size as shown."""
 
     name: str
     width: int
@@ -100,11 +99,6 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(make_renditions_command)
 
 
-def media_dir() -> Path:
-    """The folder uploads live in."""
-    return Path(current_app.config["MEDIA_DIR"])
-
-
 def store(stream: BinaryIO) -> StoredImage:
     """Store the JPEG, PNG, WebP or GIF image in ``stream``, cleaned, with its renditions."""
     limit = current_app.config["IMAGE_MAX_BYTES"]
@@ -121,11 +115,11 @@ def store(stream: BinaryIO) -> StoredImage:
     original = _encode(picture, picture.extension, ORIGINAL_OPTIONS)
     name = f"{hashlib.sha256(original).hexdigest()[:32]}.{picture.extension}"
     image = StoredImage(name, *picture.size)
-    folder = media_dir()
-    if not (folder / name).exists():
+    media = storage.current_media()
+    if not media.exists(name):
         # The original comes last: once it is there, so are its renditions.
-        _make_renditions(picture, image, folder)
-        _write(folder / name, original)
+        _make_renditions(picture, image, media)
+        media.write(name, original)
     return image
 
 
@@ -134,7 +128,7 @@ def stored(name: str) -> StoredImage | None:
     if not NAME.match(name):
         return None
     try:
-        with Image.open(media_dir() / name) as image:
+        with storage.current_media().open(name) as file, Image.open(file) as image:
             return StoredImage(name, *_shown_size(image))
     except (OSError, UnidentifiedImageError):
         return None
@@ -185,24 +179,27 @@ def make_missing_renditions() -> Iterator[tuple[str, int | str]]:
 
     Originals are never rewritten: their names are their hashes, and pages link to them.
     """
-    folder = media_dir()
-    for path in sorted(folder.glob("*")) if folder.is_dir() else []:
-        if not NAME.match(path.name):
+    media = storage.current_media()
+    present = media.names()
+    for name in present:
+        if not NAME.match(name):
             continue
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", Image.DecompressionBombWarning)
-                with Image.open(path) as opened:
-                    image = StoredImage(path.name, *_shown_size(opened))
-            missing = [r for r in renditions(image) if not (folder / r.name).exists()]
-            if missing:
-                _make_renditions(_decode(path.read_bytes()), image, folder, missing)
+            with media.open(name) as file:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("error", Image.DecompressionBombWarning)
+                    with Image.open(file) as opened:
+                        image = StoredImage(name, *_shown_size(opened))
+                missing = [r for r in renditions(image) if r.name not in present]
+                if missing:
+                    file.seek(0)
+                    _make_renditions(_decode(file.read()), image, media, missing)
         except ImageRejected as error:
-            yield path.name, str(error)
+            yield name, str(error)
         except (OSError, Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-            yield path.name, f"not readable ({error})"
+            yield name, f"not readable ({error})"
         else:
-            yield path.name, len(missing)
+            yield name, len(missing)
 
 
 @click.command("make-renditions")
@@ -219,10 +216,12 @@ def make_renditions_command() -> None:
 
 
 def _make_renditions(
-    picture: _Picture, image: StoredImage, folder: Path, wanted: list[Rendition] | None = None
+    picture: _Picture,
+    image: StoredImage,
+    media: storage.MediaStorage,
+    wanted: list[Rendition] | None = None,
 ) -> None:
     """Write the renditions of ``picture`` (stored as ``image``), or the ``wanted`` ones."""
-    folder.mkdir(parents=True, exist_ok=True)
     wanted = renditions(image) if wanted is None else wanted
     # A grey or CMYK profile would be wrong for the RGB renditions.
     rgb = picture.frames[0].mode in {"RGB", "RGBA", "P", "PA"}
@@ -241,7 +240,7 @@ def _make_renditions(
         )
         for rendition in alike:
             extension = rendition.name.rsplit(".", 1)[1]
-            _write(folder / rendition.name, _encode(smaller, extension, RENDITION_OPTIONS))
+            media.write(rendition.name, _encode(smaller, extension, RENDITION_OPTIONS))
 
 
 def _decode(data: bytes) -> _Picture:
@@ -326,19 +325,6 @@ def _encode(picture: _Picture, extension: str, options: dict[str, dict[str, Any]
     buffer = BytesIO()
     first.save(buffer, ENCODERS[extension], **settings)
     return buffer.getvalue()
-
-
-def _write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a private temporary file and an atomic rename.
-
-    Two identical uploads at once each write their own file and either rename wins with the
-    same bytes.
-    """
-    fd, partial = tempfile.mkstemp(dir=path.parent, suffix=".part")
-    with os.fdopen(fd, "wb") as file:
-        file.write(data)
-    os.chmod(partial, 0o644)
-    os.replace(partial, path)
 
 
 def _shown_size(image: Image.Image) -> tuple[int, int]:

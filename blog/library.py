@@ -26,6 +26,7 @@ from blog.hx import fragment, hx_redirect, is_htmx
 from blog.i18n import lazy_gettext as _l
 from blog.models import MediaItem, User
 from blog.site import small_int, too_long_query
+from blog.storage import current_media
 
 bp = Blueprint("library", __name__, url_prefix="/editor/media")
 
@@ -215,12 +216,13 @@ def delete(item_id: int) -> ResponseReturnValue:
     # A profile photo of the same picture shares its files (names are content hashes).
     portrait = sa.exists().where(User.photo.startswith(item.hash, autoescape=True))
     photo = db.session.scalar(sa.select(portrait))
-    files = [] if photo else sorted(images.media_dir().glob(f"{item.hash}*"))
+    media = current_media()
+    files = [] if photo else media.names(item.hash)
     db.session.delete(item)
     db.session.commit()
     # After the commit: a refused delete keeps its files.
-    for path in files:
-        path.unlink(missing_ok=True)
+    for name in files:
+        media.delete(name)
     alt = item.alt or item.name
     if photo:
         flash(_("Deleted “%(alt)s” from the library; a profile photo still shows it.", alt=alt))

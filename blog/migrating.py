@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -50,6 +49,7 @@ from blog.models import BIO_MAX, Article, LegacyPath, MediaItem, Section, Tag, U
 from blog.sanitize import clean, xml_text
 from blog.saving import save_article, unique_slug
 from blog.search import plain_text
+from blog.storage import current_media, throwaway_media
 
 BATCH_SIZE = 200
 # The report's counts, in the order it prints them; a kind no run counted is left out.
@@ -505,8 +505,9 @@ class Migration:
                 ),
             )
             if not db.session.scalar(sa.select(used)):
-                for path in images.media_dir().glob(f"{stem}*"):
-                    path.unlink(missing_ok=True)
+                media = current_media()
+                for file in media.names(stem):
+                    media.delete(file)
 
     def _begin(self) -> None:
         """Make sure the run's transaction is open before a savepoint is taken.
@@ -532,18 +533,14 @@ class Migration:
 
     @contextmanager
     def _media_for_the_run(self) -> Iterator[None]:
-        """Images go to MEDIA_DIR, or for a dry run to a temporary folder deleted afterwards."""
+        """Images go to the media storage, or for a dry run to a temporary folder deleted
+        afterwards.
+        """
         if not self.report.dry_run:
             yield
             return
-        config = current_app.config
-        kept = config["MEDIA_DIR"]
-        with tempfile.TemporaryDirectory(prefix="dateline-dry-run-") as folder:
-            config["MEDIA_DIR"] = folder
-            try:
-                yield
-            finally:
-                config["MEDIA_DIR"] = kept
+        with throwaway_media():
+            yield
 
     def _totals(self) -> dict[str, int]:
         """How many rows of each kind counted as added there are now."""
