@@ -15,6 +15,7 @@ from blog import (
     checks,
     cli,
     config,
+    copying,
     database,
     dates,
     delivery,
@@ -25,6 +26,7 @@ from blog import (
     hx,
     i18n,
     images,
+    incoming,
     library,
     media,
     metadata,
@@ -39,6 +41,7 @@ from blog import (
     sidebars,
     site,
     sitemaps,
+    storage,
     wordpress,
 )
 from blog.config import ROOT
@@ -57,6 +60,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     database.init_app(app)
     auth.init_app(app)
     hx.init_app(app)
+    incoming.init_app(app)  # after hx: extends its request class
     i18n.init_app(app)
     dates.init_app(app)
     delivery.init_app(app)  # before site: the page cache sees the scheme a proxy reports
@@ -65,6 +69,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     cli.init_app(app)
     backup.init_app(app)
     archive.init_app(app)
+    copying.init_app(app)
+    storage.init_app(app)
     images.init_app(app)
     metadata.init_app(app)
     rerendering.init_app(app)
