@@ -95,9 +95,10 @@ def sqlite_app(tmp_path: Path, migrated_database: Path) -> Iterator[Flask]:
 @pytest.fixture
 def app(request: pytest.FixtureRequest) -> Flask:
     """An app on an empty database made by the migrations, with CSRF on: SQLite, or
-    PostgreSQL when ``TEST_DATABASE_URL`` names a server.
+    PostgreSQL when ``TEST_DATABASE_URL`` names a server, unless the test is marked ``sqlite``.
     """
-    return request.getfixturevalue("postgres_app" if ON_POSTGRES else "sqlite_app")
+    on_postgres = ON_POSTGRES and not request.node.get_closest_marker("sqlite")
+    return request.getfixturevalue("postgres_app" if on_postgres else "sqlite_app")
 
 
 @pytest.fixture

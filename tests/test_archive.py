@@ -600,6 +600,7 @@ def test_the_format_page_names_every_field_of_every_kind():
             assert f"| `{column.name}` |" in section, (kind, column.name)
 
 
+@pytest.mark.sqlite
 def test_round_trip_onto_postgresql_continues_the_ids_after_the_imported_ones(
     app, postgres_app, archive
 ):

@@ -33,6 +33,9 @@ from blog.extensions import db
 from blog.models import Article
 from tests.conftest import Auth, body_for, csrf_token
 
+# Backups are SQLite's: a snapshot of its file (other databases are sent to their own tools).
+pytestmark = pytest.mark.sqlite
+
 WRITERS = 3
 Member = tuple[tarfile.TarInfo, bytes]
 

@@ -168,6 +168,7 @@ def article_form(token: str, title: str, **fields: str) -> dict[str, str]:
     }
 
 
+@pytest.mark.sqlite
 def test_every_acknowledged_save_survives_sigkill_in_a_burst(app, serve, make_user):
     server = serve(workers=2)
     editor, token = signed_in(server, make_user)

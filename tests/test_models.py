@@ -97,6 +97,7 @@ def test_writers_edit_only_their_own_articles(app):
     assert not writer.can_publish and editor.can_publish
 
 
+@pytest.mark.sqlite
 def test_sqlite_runs_with_foreign_keys_wal_and_busy_timeout(app):
     with app.app_context():
         pragma = lambda name: db.session.execute(sa.text(f"PRAGMA {name}")).scalar()  # noqa: E731
@@ -112,6 +113,7 @@ def query_plan(query: sa.Select) -> str:
     return " ".join(str(row) for row in db.session.execute(sa.text(f"EXPLAIN QUERY PLAN {sql}")))
 
 
+@pytest.mark.sqlite
 def test_page_queries_use_indexes(app):
     with app.app_context():
         assert "ix_articles_status_published_at" in query_plan(Article.public().limit(5))

@@ -75,6 +75,7 @@ def explained_plans(app, url: str) -> list[str]:
     return plans
 
 
+@pytest.mark.sqlite
 @pytest.mark.parametrize("url", ["/latest", "/featured", "/sections/local", "/authors/reporter"])
 def test_a_deep_page_walks_an_index_in_order_and_reads_only_its_rows(app, archive, url):
     plans = explained_plans(app, f"{url}?page=4")

@@ -151,6 +151,7 @@ def test_publishing_a_related_article_renews_the_kept_fragment(app, client, auth
     assert ITEM.findall(app.test_client().get(url).text) == ["just-published"]
 
 
+@pytest.mark.sqlite
 def test_related_walks_indexes_newest_first_and_reads_only_its_rows(app, make_article, reading):
     for n in range(6):  # two tag matches leave room for the section's
         if n < 2:
