@@ -166,7 +166,7 @@ def export(archive: Path, force: bool) -> None:
 @click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_archive(archive: Path) -> None:
     """Take ARCHIVE, written by ``export``, into this empty site, all or nothing."""
-    if found := _contents_found():
+    if found := contents_found(KINDS.values()):
         raise click.ClickException(
             f"this site is not empty: it has {found}. Import into a new database"
             " (set SQLALCHEMY_DATABASE_URI, or remove the SQLite file, and run init-db)."
@@ -303,11 +303,11 @@ def _added(tar: tarfile.TarFile, media: MediaStorage, names: list[str]) -> Itera
         yield {"name": name, "size": size, "sha256": digest}
 
 
-def _contents_found() -> str:
-    """What the site already holds, as words (``1 users, 12 articles``), or ""."""
+def contents_found(tables: Iterable[sa.Table]) -> str:
+    """What ``tables`` already hold, as words (``1 users, 12 articles``), or ""."""
     found = {
-        kind: count
-        for kind, table in KINDS.items()
+        table.name: count
+        for table in tables
         if (count := db.session.scalar(sa.select(sa.func.count()).select_from(table)))
     }
     return counted(found)

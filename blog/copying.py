@@ -29,7 +29,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from flask_babel import gettext as _
 
-from blog.archive import continue_sequences, counted
+from blog.archive import contents_found, continue_sequences
 from blog.database import MIGRATIONS
 from blog.extensions import db
 from blog.models import Article
@@ -128,8 +128,9 @@ def _target_url(text: str, source: sa.URL) -> sa.URL:
 def _where(url: sa.URL) -> tuple[Any, ...]:
     """What tells databases apart in ``url``: a file, or a server and a database name."""
     if url.get_backend_name() == "sqlite":
-        return ("sqlite", Path(url.database or "").resolve())
-    return (url.get_backend_name(), url.host, url.port or 5432, url.database)
+        # A relative file is in instance/, as Flask-SQLAlchemy reads it.
+        return ("sqlite", Path(current_app.instance_path, url.database or "").resolve())
+    return (url.get_backend_name(), url.host or "localhost", url.port or 5432, url.database)
 
 
 def _app_on(url: sa.URL) -> Flask:
@@ -189,35 +190,34 @@ def _check_revision(revision: str | None, what: str) -> None:
 
 
 def _prepare(shown: str) -> None:
-    """Give the target database this version's schema; refuse it unless it is empty."""
+    """Give the target database this version's schema; refuse it, untouched, unless it is
+    empty: no tables at all, or this version's tables without a row.
+    """
     with _reached(_("cannot connect to %(url)s", url=shown)), db.engine.connect() as connection:
         revision = _revision(connection)
-    known = {script.revision for script in ScriptDirectory(str(MIGRATIONS)).walk_revisions()}
-    if revision is not None and revision not in known:
+        tables = sa.inspect(connection).get_table_names()
+    heads = ScriptDirectory(str(MIGRATIONS)).get_heads()
+    if revision not in heads and tables:
         raise click.ClickException(
             _(
-                "%(url)s has schema revision %(revision)s, unknown to this version of Dateline."
-                " Nothing was copied.",
+                "%(url)s already holds tables (%(tables)s) at schema revision %(revision)s;"
+                " copy-database only copies into an empty database. Nothing was copied.",
                 url=shown,
-                revision=revision,
+                tables=", ".join(sorted(tables)[:5]) + (", …" if len(tables) > 5 else ""),
+                revision=revision or _("none"),
             )
         )
-    with _reached(_("cannot make the schema in %(url)s", url=shown), _("Nothing was copied.")):
-        flask_migrate.upgrade(directory=str(MIGRATIONS))
-        found = {
-            table.name: count
-            for table in db.metadata.sorted_tables
-            if (count := db.session.scalar(sa.select(sa.func.count()).select_from(table)))
-        }
-    if found:
+    if revision in heads and (found := contents_found(db.metadata.sorted_tables)):
         raise click.ClickException(
             _(
                 "%(url)s already holds %(found)s; copy-database only copies into an empty"
                 " database. Nothing was copied.",
                 url=shown,
-                found=counted(found),
+                found=found,
             )
         )
+    with _reached(_("cannot make the schema in %(url)s", url=shown), _("Nothing was copied.")):
+        flask_migrate.upgrade(directory=str(MIGRATIONS))
 
 
 @contextmanager

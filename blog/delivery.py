@@ -114,7 +114,9 @@ def _compressed(response: Response) -> Response:
         # in one piece, rather than streamed past its close.
         response.direct_passthrough = False
         response.make_sequence()
-    if request.endpoint == "static" or not (current_user.is_authenticated or "csrf_token" in g):
+    # Flask-WTF keeps the token it printed in ``g`` under the field's name.
+    token_printed = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token") in g
+    if request.endpoint == "static" or not (current_user.is_authenticated or token_printed):
         return _compress.after_request(response)
     return response
 

@@ -65,8 +65,8 @@ class LocalStorage:
         """
         path = self._path(name)
         self.folder.mkdir(parents=True, exist_ok=True)
-        # The host and process keep servers sharing the folder apart, and tell whose a
-        # leftover is.
+        # The host and process keep servers sharing the folder apart. A writer killed mid-way
+        # leaves its hidden .part file, which nothing lists or serves.
         prefix = f".{name}.{socket.gethostname()}.{os.getpid()}."
         fd, partial = tempfile.mkstemp(dir=self.folder, prefix=prefix, suffix=".part")
         try:
@@ -124,9 +124,10 @@ class LocalStorage:
 
 
 class SharedStorage(LocalStorage):
-    """A folder that several app servers mount (NFS and the like): each file and each rename
-    reaches the disk before a write returns, so no server sees a file half-written, or lose
-    one that a crash of the server writing it took back.
+    """A folder that several app servers mount (NFS and the like). Like the local kind, a file
+    appears whole or not at all (a temporary name, then a rename); besides, the file and the
+    rename reach the file server's disk before a write returns, so an image another server
+    has already shown is not lost when the file server or the writer crashes.
     """
 
     durable = True

@@ -168,6 +168,36 @@ def test_a_target_holding_anything_is_refused_and_left_as_it_was(app, target):
         assert [user["username"] for user in contents(other)["users"]] == ["zoe"]
 
 
+def test_an_older_site_or_another_program_s_tables_are_refused_before_any_migration(app, target):
+    with site_on(app, target) as other:
+        with other.app_context():
+            flask_migrate.upgrade(directory=str(MIGRATIONS), revision="60b2758ec6a6")
+        result = copy(app, target)
+
+        assert result.exit_code == 1
+        assert "already holds tables (alembic_version, article_tags, articles, sections," in (
+            result.output
+        )
+        assert "at schema revision 60b2758ec6a6; copy-database only copies" in result.output
+        with other.app_context(), db.engine.connect() as connection:
+            revision = connection.scalar(sa.text("SELECT version_num FROM alembic_version"))
+            tables = set(sa.inspect(connection).get_table_names())
+        assert revision == "60b2758ec6a6" and "media" not in tables
+
+
+def test_tables_of_another_program_are_refused_and_left_alone(app, target):
+    with site_on(app, target) as other:
+        with other.app_context():
+            db.session.execute(sa.text("CREATE TABLE invoices (id INTEGER PRIMARY KEY)"))
+            db.session.commit()
+        result = copy(app, target)
+
+        assert result.exit_code == 1
+        assert "already holds tables (invoices) at schema revision none" in result.output
+        with other.app_context(), db.engine.connect() as connection:
+            assert sa.inspect(connection).get_table_names() == ["invoices"]
+
+
 @pytest.mark.parametrize(
     ("url", "message"),
     [
@@ -187,6 +217,15 @@ def test_a_url_it_cannot_copy_into_is_refused(app, url, message):
 
 def test_the_site_s_own_database_is_refused(app):
     result = copy(app, app.config["SQLALCHEMY_DATABASE_URI"])
+
+    assert result.exit_code == 1 and "is this site's own database" in result.output
+
+
+def test_a_relative_sqlite_file_is_read_in_instance_as_the_site_reads_it(sqlite_app):
+    database = Path(sa.make_url(sqlite_app.config["SQLALCHEMY_DATABASE_URI"]).database)
+    sqlite_app.instance_path = str(database.parent)
+
+    result = copy(sqlite_app, f"sqlite:///{database.name}")
 
     assert result.exit_code == 1 and "is this site's own database" in result.output
 
@@ -271,3 +310,24 @@ def test_a_copy_that_differs_names_the_table(app, target, make_user, make_articl
     assert re.search(r"^article_tags +\d+/\d+  [0-9a-f/]+  DIFFERS$", result.output, re.M)
     assert "differs from this site's database in article_tags: do not use it" in result.output
     assert "The copy matches" not in result.output
+
+
+def test_a_row_changed_in_the_copy_is_found_by_its_checksum(
+    app, target, make_user, make_article, monkeypatch
+):
+    build_site(app, make_user, make_article)
+    reindex_all = copying.reindex_all
+
+    def changing_a_title() -> int:
+        db.session.execute(sa.text("UPDATE articles SET title = 'Changed' WHERE id = 1"))
+        return reindex_all()
+
+    monkeypatch.setattr(copying, "reindex_all", changing_a_title)
+
+    result = copy(app, target)
+
+    assert result.exit_code == 1
+    # The same number of rows, told apart by their checksums.
+    line = re.search(r"^articles +(\d+)/\1  ([0-9a-f]+)/([0-9a-f]+)  DIFFERS$", result.output, re.M)
+    assert line and line[2] != line[3], result.output
+    assert "differs from this site's database in articles: do not use it" in result.output
