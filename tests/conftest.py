@@ -227,6 +227,22 @@ def csrf_token(client: FlaskClient, url: str) -> str:
     return match.group(1) or match.group(2)
 
 
+def every_row(app: Flask) -> dict[str, list[dict[str, Any]]]:
+    """Every row of every table of the models, in the order of their keys: to compare a
+    database before and after, or with another.
+    """
+    with app.app_context():
+        return {
+            table.name: [
+                dict(row)
+                for row in db.session.execute(
+                    sa.select(table).order_by(*table.primary_key.columns)
+                ).mappings()
+            ]
+            for table in db.metadata.sorted_tables
+        }
+
+
 def body_for(title: str) -> str:
     """A long body that can be told complete from its title alone."""
     return "\n\n".join(f"Paragraph {n} of {title}. " + "Words " * 200 for n in range(8))

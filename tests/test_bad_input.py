@@ -15,22 +15,10 @@ from blog.extensions import db
 from blog.forms import MAX_BODY_CHARS
 from blog.models import Article, User
 from blog.sanitize import MAX_NESTING, clean
-from tests.conftest import PASSWORD, csrf_token
+from tests.conftest import PASSWORD, csrf_token, every_row
 from tests.test_editor import form_data, image_file
 
 SECRET = "not for the web"
-
-
-def database_state(app) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table, to compare before and after a request."""
-    with app.app_context():
-        return {
-            table.name: [
-                tuple(row)
-                for row in db.session.execute(sa.select(table).order_by(*table.primary_key.columns))
-            ]
-            for table in db.metadata.sorted_tables
-        }
 
 
 def assert_error_page(response, code: int, text: str) -> None:
@@ -57,21 +45,21 @@ def article(auth, make_article) -> Article:
 def test_request_over_max_content_length_is_413_and_changes_nothing(app, client, article, url):
     data = form_data(client, body="x" * 10_000)
     app.config["MAX_CONTENT_LENGTH"] = 4_000
-    before = database_state(app)
+    before = every_row(app)
     response = client.post(
         url.format(id=article.id), data=data, headers={"X-CSRFToken": data["csrf_token"]}
     )
     assert_error_page(response, 413, "too large")
-    assert database_state(app) == before
+    assert every_row(app) == before
 
 
 def test_upload_over_max_content_length_stores_no_file(app, client, article):
     data = form_data(client, hero_alt="A picture")
     data["hero_image"] = (image_file(size=(400, 400)), "photo.jpg")
     app.config["MAX_CONTENT_LENGTH"] = 500
-    before = database_state(app)
+    before = every_row(app)
     assert_error_page(client.post("/editor/articles/new", data=data), 413, "too large")
-    assert database_state(app) == before
+    assert every_row(app) == before
     assert not list(Path(app.config["MEDIA_DIR"]).glob("*"))
 
 
@@ -80,10 +68,10 @@ def test_text_field_over_max_form_memory_size_is_413(app, client, article):
     # a URL-encoded request is held to MAX_CONTENT_LENGTH as a whole.
     data = form_data(client, body="x" * 10_000)
     app.config["MAX_FORM_MEMORY_SIZE"] = 4_000
-    before = database_state(app)
+    before = every_row(app)
     response = client.post("/editor/articles/new", data=data, content_type="multipart/form-data")
     assert_error_page(response, 413, "too large")
-    assert database_state(app) == before
+    assert every_row(app) == before
 
 
 # --- huge Markdown ----------------------------------------------------------------------------
@@ -98,7 +86,7 @@ def long_text(length: int) -> str:
 def test_body_over_the_limit_comes_back_with_its_length_and_all_its_text(app, client, article, url):
     url = url.format(id=article.id)
     body = long_text(MAX_BODY_CHARS + 1)
-    before = database_state(app)
+    before = every_row(app)
     response = client.post(url, data=form_data(client, url, body=body))
     assert response.status_code == 422
     message = (
@@ -106,7 +94,7 @@ def test_body_over_the_limit_comes_back_with_its_length_and_all_its_text(app, cl
     )
     assert 'id="body-error"' in response.text and message in response.text
     assert body in response.text
-    assert database_state(app) == before
+    assert every_row(app) == before
 
 
 def test_body_limit_counts_a_line_break_once(app, client, article):
@@ -132,11 +120,11 @@ def test_import_of_a_body_over_the_limit_names_the_record(app, runner, make_user
     make_user("ed", role="editor")
     source = tmp_path / "articles.json"
     source.write_text(json.dumps([{"title": "Huge", "body": "x" * (MAX_BODY_CHARS + 1)}]))
-    before = database_state(app)
+    before = every_row(app)
     result = runner.invoke(args=["import-articles", str(source), "--author", "ed"])
     assert result.exit_code != 0
     assert f"record 0: body: The body is {MAX_BODY_CHARS + 1:,} characters long" in result.output
-    assert database_state(app) == before
+    assert every_row(app) == before
 
 
 def depth(html: str) -> int:
@@ -188,12 +176,12 @@ def test_malformed_value_brings_the_form_back_marked_and_changes_nothing(
 ):
     for url in ("/editor/articles/new", f"/editor/articles/{article.id}/edit"):
         data = form_data(client, url, body="Typed text that must not be lost.", **fields)
-        before = database_state(app)
+        before = every_row(app)
         response = client.post(url, data=data)
         assert response.status_code == 422, url
         assert f'id="{field}-error"' in response.text and 'id="form-errors"' in response.text
         assert "Typed text that must not be lost." in response.text
-        assert database_state(app) == before
+        assert every_row(app) == before
 
 
 @pytest.mark.parametrize("control", ["\x00", "\x07", "\x1b", "\x0b", "\ufffe"])
@@ -219,11 +207,11 @@ def test_control_characters_are_dropped_from_typed_text(app, client, auth, contr
 
 def test_writer_sending_featured_maybe_is_told_only_editors_feature(app, client, auth):
     auth.login("writer")
-    before = database_state(app)
+    before = every_row(app)
     data = form_data(client, status="draft", featured="maybe")
     response = client.post("/editor/articles/new", data=data)
     assert response.status_code == 422 and "Only editors can feature articles." in response.text
-    assert database_state(app) == before
+    assert every_row(app) == before
 
 
 MALFORMED_QUERIES = (
@@ -244,10 +232,10 @@ MALFORMED_QUERIES = (
 
 
 def test_malformed_query_values_are_ignored_and_the_page_served(app, client, article):
-    before = database_state(app)
+    before = every_row(app)
     for url in MALFORMED_QUERIES:
         assert client.get(url).status_code == 200, url
-    assert database_state(app) == before
+    assert every_row(app) == before
 
 
 def test_a_nul_in_an_address_or_a_query_is_no_error_on_postgresql(postgres_app):
@@ -300,14 +288,14 @@ UNKNOWN_TO_READERS = (
 
 def test_unknown_or_malformed_ids_are_404_and_change_nothing(app, client, article):
     data = form_data(client)
-    before = database_state(app)
+    before = every_row(app)
     for path in UNKNOWN_IN_THE_EDITOR:
         for method in ("GET", "POST"):
             response = client.open(path, method=method, data=data)
             assert_error_page(response, 404, "We could not find that page.")
     for path in UNKNOWN_TO_READERS:
         assert_error_page(client.get(path), 404, "We could not find that page.")
-    assert database_state(app) == before
+    assert every_row(app) == before
 
 
 # --- invalid UTF-8 ----------------------------------------------------------------------------
@@ -363,14 +351,14 @@ def test_invalid_utf8_in_a_multipart_field_is_read_as_replacement_characters(app
 def test_invalid_utf8_in_sign_in_is_a_failed_sign_in(app, client, make_user):
     make_user("ana", role="editor")
     token = csrf_token(client, "/auth/login").encode()
-    before = database_state(app)
+    before = every_row(app)
     response = client.post(
         "/auth/login",
         data=b"csrf_token=" + token + b"&username=an%FFa&password=%C3%28",
         content_type="application/x-www-form-urlencoded",
     )
     assert response.status_code == 422 and 'id="form-errors"' in response.text
-    assert database_state(app) == before
+    assert every_row(app) == before
 
 
 # --- path traversal ---------------------------------------------------------------------------
@@ -447,7 +435,7 @@ METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
 
 def test_every_route_answers_a_wrong_method_with_405_allow_and_a_page(app, client, article):
     adapter = app.url_map.bind("localhost")
-    before = database_state(app)
+    before = every_row(app)
     tried = 0
     for rule in app.url_map.iter_rules():
         path = rule.build({name: ROUTE_ARGUMENTS[name] for name in rule.arguments})[1]
@@ -458,7 +446,7 @@ def test_every_route_answers_a_wrong_method_with_405_allow_and_a_page(app, clien
             assert set(response.headers["Allow"].split(", ")) == allowed, (method, path)
             tried += 1
     assert tried >= 3 * len(list(app.url_map.iter_rules()))
-    assert database_state(app) == before
+    assert every_row(app) == before
 
 
 @pytest.mark.parametrize(

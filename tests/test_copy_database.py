@@ -20,7 +20,7 @@ from blog import copying, create_app
 from blog.database import MIGRATIONS
 from blog.extensions import db
 from blog.models import Article, AuditEvent, User, article_tags
-from tests.conftest import app_at_revision, throwaway_postgres
+from tests.conftest import app_at_revision, every_row, throwaway_postgres
 from tests.test_archive import build_site, crawl
 from tests.test_search import found
 
@@ -65,20 +65,6 @@ def site_on(app: Flask, url: str) -> Iterator[Flask]:
             db.engine.dispose()
 
 
-def contents(app: Flask) -> dict[str, list[dict[str, Any]]]:
-    """Every row of every table of the models, in the order of their keys."""
-    with app.app_context():
-        return {
-            table.name: [
-                dict(row)
-                for row in db.session.execute(
-                    sa.select(table).order_by(*table.primary_key.columns)
-                ).mappings()
-            ]
-            for table in db.metadata.sorted_tables
-        }
-
-
 def db_kind(app: Flask) -> str:
     """The kind of database ``app`` runs on."""
     return sa.make_url(app.config["SQLALCHEMY_DATABASE_URI"]).get_backend_name()
@@ -100,8 +86,8 @@ def test_the_copy_holds_every_row_and_each_table_is_checked(app, target, copied)
     result, other = copied
 
     assert result.exit_code == 0, result.output
-    rows = contents(other)
-    assert rows == contents(app)
+    rows = every_row(other)
+    assert rows == every_row(app)
     assert rows["articles"] and rows["autosaves"] and rows["audit_events"] and rows["media"]
     for table, found_rows in rows.items():
         line = rf"^{table} +{len(found_rows)}  [0-9a-f]{{{copying.PREFIX}}}  ok$"
@@ -132,7 +118,7 @@ def test_the_copy_serves_every_reader_page_byte_for_byte(app, target, copied):
 
 def test_a_second_copy_is_refused_and_new_rows_on_the_copy_get_fresh_ids(app, target, copied):
     _result, other = copied
-    before = contents(other)
+    before = every_row(other)
 
     again = copy(app, target)
 
@@ -142,7 +128,7 @@ def test_a_second_copy_is_refused_and_new_rows_on_the_copy_get_fresh_ids(app, ta
         in again.output
     )
     assert "copy-database only copies into an empty database. Nothing was copied." in again.output
-    assert contents(other) == before
+    assert every_row(other) == before
     with other.app_context():
         largest = db.session.scalar(sa.select(sa.func.max(Article.id)))
         author = db.session.scalar(sa.select(User).where(User.username == "ada"))
@@ -165,7 +151,7 @@ def test_a_target_holding_anything_is_refused_and_left_as_it_was(app, target):
 
         assert result.exit_code == 1
         assert "already holds 1 users; copy-database only copies" in result.output
-        assert [user["username"] for user in contents(other)["users"]] == ["zoe"]
+        assert [user["username"] for user in every_row(other)["users"]] == ["zoe"]
 
 
 def test_an_older_site_or_another_program_s_tables_are_refused_before_any_migration(app, target):
@@ -290,7 +276,7 @@ def test_a_row_the_target_refuses_is_named_and_nothing_is_copied(
     assert f"the target refused the row of {refused}" in result.output
     assert result.output.rstrip().endswith("Nothing was copied.")
     with site_on(app, target) as other:
-        assert not any(contents(other).values())
+        assert not any(every_row(other).values())
 
 
 @pytest.mark.parametrize("target", ["sqlite"], indirect=True)
