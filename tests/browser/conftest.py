@@ -64,6 +64,9 @@ class LiveServer:
 def live_server(app: Flask) -> Iterator[LiveServer]:
     """Serve the test ``app`` on a free local port for the duration of a test."""
     server = make_server(host="127.0.0.1", port=0, app=app, threaded=True)
+    # Closing the server waits for the requests still being answered, so that none holds a
+    # database connection when the test's app lets its connections go.
+    server.daemon_threads = False
     # A short poll interval makes shutdown quick: it is waited for after every test.
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
