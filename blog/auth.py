@@ -34,6 +34,7 @@ from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 from werkzeug.security import generate_password_hash
 
 from blog import audit
+from blog.config import REDIS_TIMEOUTS
 from blog.extensions import csrf, db, limiter, login_manager
 from blog.forms import LoginForm, strip_text
 from blog.hx import hx_redirect, is_htmx, session_notice
@@ -66,10 +67,16 @@ UNSAVED_FIELDS = {
 
 
 def init_app(app: Flask) -> None:
-    """Set up sessions, CSRF protection and the sign-in limits (off when TESTING, unless set)."""
+    """Set up sessions, CSRF protection and the sign-in limits (off when TESTING, unless set).
+
+    Limits counted in Redis are counted in each worker's memory while Redis cannot be reached.
+    """
     login_manager.init_app(app)
     csrf.init_app(app)
     app.config.setdefault("RATELIMIT_ENABLED", not app.testing)
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    if app.config["RATELIMIT_STORAGE_URI"].startswith("redis"):
+        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", dict(REDIS_TIMEOUTS))
     limiter.init_app(app)
     app.register_error_handler(RateLimitExceeded, _too_many_attempts)
 

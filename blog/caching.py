@@ -11,6 +11,10 @@ at once, in every worker and on every server, without knowing which pages it tou
 entries are never read again and age out. The stamp lives where all app processes see it: in
 the cache when the cache is shared (Redis), otherwise in a small file in the instance folder,
 since the default in-memory cache is one per worker.
+
+Redis is a cache, not a dependency: while it cannot be reached, readers get pages rendered
+afresh (none kept) and saves go through; a change made meanwhile cannot retire the pages
+kept before, which then age out within ``CACHE_DEFAULT_TIMEOUT``.
 """
 
 from __future__ import annotations
@@ -23,12 +27,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import redis
 import sqlalchemy as sa
 from flask import Flask, current_app, has_app_context
 from flask_caching.backends.simplecache import SimpleCache
 from sqlalchemy import orm
 from werkzeug.http import parse_cookie, parse_etags
 
+from blog.config import REDIS_TIMEOUTS
 from blog.dates import utcnow
 from blog.extensions import cache
 from blog.models import Article, ArticleNote, LegacyPath, Section, SlugRedirect, Tag, User
@@ -65,6 +71,7 @@ def init_app(app: Flask, cache_control: Callable[[datetime | None], str]) -> Non
     """
     if app.config.get("CACHE_REDIS_URL"):
         app.config.setdefault("CACHE_TYPE", "RedisCache")
+        app.config.setdefault("CACHE_OPTIONS", dict(REDIS_TIMEOUTS))
     app.config.setdefault("CACHE_TYPE", "SimpleCache")
     app.config.setdefault("CACHE_DEFAULT_TIMEOUT", 300)
     app.config.setdefault("CACHE_THRESHOLD", 1000)  # entries per worker, in memory
@@ -113,6 +120,8 @@ class PageCache:
         self.stamp_file = (
             Path(app.config["CACHE_STAMP_FILE"]) if isinstance(self.store, SimpleCache) else None
         )
+        self.keeps_for = app.config["CACHE_DEFAULT_TIMEOUT"]
+        self.logger = app.logger
 
     def stamp(self) -> str:
         """The current content stamp ("" until the first change is recorded)."""
@@ -128,7 +137,15 @@ class PageCache:
         """A new stamp, written in one step: readers see the old token or the new one."""
         token = uuid.uuid4().hex
         if self.stamp_file is None:
-            self.store.set(STAMP_KEY, token, timeout=0)
+            try:
+                self.store.set(STAMP_KEY, token, timeout=0)
+            except redis.RedisError as error:
+                self.logger.error(
+                    "Content changed, but the page cache could not be reached (%s): kept pages"
+                    " may show the old content for up to %s s.",
+                    error,
+                    self.keeps_for,
+                )
             return
         self.stamp_file.parent.mkdir(parents=True, exist_ok=True)
         fresh = self.stamp_file.with_name(f"{self.stamp_file.name}.{token}")
@@ -141,8 +158,12 @@ class PageCache:
             return self.wsgi_app(environ, start_response)
         # The key is taken before rendering: a page rendered while content changed is kept
         # under the stamp it started from, which the change has already retired.
-        key = self._key(environ)
-        page: KeptPage | None = self.store.get(key)
+        try:
+            key = self._key(environ)
+            page: KeptPage | None = self.store.get(key)
+        except redis.RedisError as error:
+            self._unreachable(error)
+            return self.wsgi_app(environ, start_response)
         if page is not None and not (page.next_publication and page.next_publication <= utcnow()):
             return self._replay(page, environ, start_response)
         sent: list[Any] = []
@@ -160,8 +181,14 @@ class PageCache:
             getattr(body, "close", lambda: None)()
         headers = [(name, value) for name, value in sent[1] if name.lower() not in _FRESH]
         etag = next((value for name, value in headers if name.lower() == "etag"), "")
-        self.store.set(key, KeptPage(headers, data, etag, environ[KEEP]))
+        try:
+            self.store.set(key, KeptPage(headers, data, etag, environ[KEEP]))
+        except redis.RedisError as error:
+            self._unreachable(error)
         return [data]
+
+    def _unreachable(self, error: redis.RedisError) -> None:
+        self.logger.warning("The page cache could not be reached (%s); pages are rendered.", error)
 
     def _for_reader(self, environ: dict[str, Any]) -> bool:
         """A GET or HEAD without a session: the only requests a kept page may answer."""

@@ -10,6 +10,8 @@ from typing import Any
 from flask import Flask
 
 ROOT = Path(__file__).resolve().parent.parent  # the repository: templates/, static/, instance/
+# A Redis that stops answering costs a request a second, not a hung worker.
+REDIS_TIMEOUTS = {"socket_connect_timeout": 1, "socket_timeout": 1}
 
 DEFAULTS: dict[str, Any] = {
     "SITE_NAME": "Dateline",

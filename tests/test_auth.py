@@ -239,6 +239,22 @@ def test_failed_sign_ins_are_limited_per_account_from_any_address(limited, make_
     assert sign_in(elsewhere, "ana", PASSWORD).status_code == 303
 
 
+def test_sign_in_limits_count_in_memory_while_their_redis_is_down(app, make_user):
+    make_user("ed", role="editor")
+    keys = ("TESTING", "SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "MEDIA_DIR")
+    down = create_app(
+        {
+            **{key: app.config[key] for key in keys},
+            "RATELIMIT_ENABLED": True,
+            "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1/0",  # nothing listens there
+        }
+    )
+    fail_from_many_addresses(down, "ed", 5)
+    assert sign_in(client_at(down, "198.51.100.7"), "ed", PASSWORD).status_code == 429
+    with down.app_context():
+        db.engine.dispose()
+
+
 def test_failed_sign_ins_are_limited_per_address_whatever_the_account(limited, make_user):
     make_user("ed", role="editor")
     guesser = client_at(limited, "192.0.2.1")

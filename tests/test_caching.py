@@ -254,6 +254,24 @@ def test_with_redis_the_stamp_and_pages_are_shared_between_servers(app, make_art
             db.engine.dispose()
 
 
+def test_readers_and_saves_go_on_while_redis_is_down(app, make_article, caplog):
+    make_article("Harbour reopens", slug="harbour")
+    config = dict(app.config, CACHE_REDIS_URL="redis://127.0.0.1:1/0")  # nothing listens there
+    config.pop("CACHE_TYPE")
+    down = create_app(config)
+    for _ in range(2):
+        assert "Harbour reopens" in reader_get(down, "/articles/harbour").text
+    assert statements_for(down, "/articles/harbour")  # rendered each time, none kept
+    with down.app_context():
+        db.session.scalar(sa.select(Article)).title = "Harbour closes"
+        db.session.commit()  # saved, though the kept pages could not be retired
+    assert "Harbour closes" in reader_get(down, "/articles/harbour").text
+    assert "the page cache could not be reached" in caplog.text
+    assert "kept pages may show the old content" in caplog.text
+    with down.app_context():
+        db.engine.dispose()
+
+
 def test_a_kept_page_answers_head_and_each_encoding_as_rendered(app, make_article):
     make_article("Harbour reopens", slug="harbour")
     plain = reader_get(app, "/articles/harbour")
