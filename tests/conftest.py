@@ -97,8 +97,12 @@ def app(request: pytest.FixtureRequest) -> Flask:
     """An app on an empty database made by the migrations, with CSRF on: SQLite, or
     PostgreSQL when ``TEST_DATABASE_URL`` names a server, unless the test is marked ``sqlite``.
     """
-    on_postgres = ON_POSTGRES and not request.node.get_closest_marker("sqlite")
-    return request.getfixturevalue("postgres_app" if on_postgres else "sqlite_app")
+    return request.getfixturevalue("postgres_app" if _on_postgres(request) else "sqlite_app")
+
+
+def _on_postgres(request: pytest.FixtureRequest) -> bool:
+    """Whether the test's sites run on PostgreSQL."""
+    return ON_POSTGRES and not request.node.get_closest_marker("sqlite")
 
 
 @pytest.fixture
@@ -341,7 +345,7 @@ def other_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]
     """A second, empty site beside ``app``: its own database and media folder."""
     folder = tmp_path / "other"
     folder.mkdir()
-    if ON_POSTGRES:
+    if _on_postgres(request):
         yield from _emptied_postgres_app(folder, request.getfixturevalue("other_postgres_database"))
         return
     shutil.copyfile(request.getfixturevalue("migrated_database"), folder / "test.db")
