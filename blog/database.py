@@ -19,6 +19,10 @@ MIGRATIONS = ROOT / "migrations"
 
 def init_app(app: Flask) -> None:
     """Bind the database and migrations to ``app`` and add ``init-db``."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # A pooled connection that a restart of the database server closed is noticed and
+        # replaced before use, rather than failing the request that draws it.
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {}).setdefault("pool_pre_ping", True)
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":

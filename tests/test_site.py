@@ -11,6 +11,8 @@ from flask import request
 
 from blog import create_app
 from blog.config import ROOT
+from blog.extensions import db
+from tests.conftest import POSTGRES_SERVER
 
 TEMPLATES = ROOT / "templates"
 
@@ -18,6 +20,27 @@ TEMPLATES = ROOT / "templates"
 def test_healthz_answers_when_the_database_does(client):
     response = client.get("/healthz")
     assert response.status_code == 200 and response.json == {"status": "ok"}
+
+
+def test_connections_a_postgresql_restart_closed_are_replaced_not_shown_as_errors(postgres_app):
+    client = postgres_app.test_client()
+    assert client.get("/healthz").status_code == 200  # the pool now holds a connection
+    with postgres_app.app_context():
+        database = db.engine.url.database
+    killer = sa.create_engine(POSTGRES_SERVER, isolation_level="AUTOCOMMIT")
+    with killer.connect() as connection:
+        ended = connection.execute(
+            sa.text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = :name AND pid <> pg_backend_pid()"
+            ),
+            {"name": database},
+        ).scalar()
+    killer.dispose()
+    assert ended >= 1
+    postgres_app.config["PROPAGATE_EXCEPTIONS"] = False  # an error would be a 500 page
+    for url in ("/healthz", "/", "/latest", "/sitemap.xml"):
+        assert client.get(url).status_code == 200, url
 
 
 def test_healthz_is_503_when_the_database_is_gone(app, client, monkeypatch):
