@@ -32,6 +32,7 @@ from PIL import Image, UnidentifiedImageError
 from blog import images
 from blog.audit import ACTIONS
 from blog.cli import USERNAME
+from blog.database import snapshot
 from blog.dates import utcnow
 from blog.extensions import db
 from blog.models import NOTE_KINDS, ROLES, STATUSES, Article, User, UTCDateTime
@@ -213,17 +214,9 @@ def _write_export(archive: Path, scratch: Path) -> tuple[dict[str, int], set[str
     """Write the archive, its records first staged in ``scratch``; return the count of each
     kind and the image names without a file.
     """
-    session = db.session
-    if db.engine.dialect.name == "postgresql":
-        connection = session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-    else:
-        connection = session.connection()
-        # pysqlite starts no transaction for reads: without one, each kind would be read from
-        # a different moment.
-        connection.exec_driver_sql("BEGIN")
     counts: dict[str, int] = {}
     named: set[str] = set()
-    try:
+    with snapshot(db.engine) as connection:
         for kind, name in RECORDS.items():
             path = scratch / name
             path.parent.mkdir(exist_ok=True)
@@ -248,8 +241,6 @@ def _write_export(archive: Path, scratch: Path) -> tuple[dict[str, int], set[str
                 _write_list(out, FILES, _added(tar, media, files))
                 out.write("}\n")
             add_file(tar, CONTENT, header)
-    finally:
-        session.rollback()
     counts[FILES] = len(files)
     return counts, named - set(files)
 

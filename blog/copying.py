@@ -30,7 +30,7 @@ from flask.cli import with_appcontext
 from flask_babel import gettext as _
 
 from blog.archive import contents_found, continue_sequences
-from blog.database import MIGRATIONS
+from blog.database import MIGRATIONS, begin_now, snapshot
 from blog.extensions import db
 from blog.models import Article
 from blog.search import backend, reindex_all
@@ -64,11 +64,11 @@ def copy_database(to: str) -> None:
         _check_revision(_revision(connection), _("this site's database"))
     target = _app_on(url)
     click.echo(_("Copying this site's database into %(url)s…", url=shown))
-    with target.app_context(), _snapshot(source) as reading:
+    with target.app_context(), snapshot(source) as reading:
         try:
             _prepare(shown)
             with _reached(_("cannot copy into %(url)s", url=shown), _("Nothing was copied.")):
-                _begin()
+                begin_now()
                 for table in db.metadata.sorted_tables:
                     _copy(reading, table)
                 continue_sequences(db.metadata.sorted_tables)
@@ -218,34 +218,6 @@ def _prepare(shown: str) -> None:
         )
     with _reached(_("cannot make the schema in %(url)s", url=shown), _("Nothing was copied.")):
         flask_migrate.upgrade(directory=str(MIGRATIONS))
-
-
-@contextmanager
-def _snapshot(engine: sa.Engine) -> Iterator[sa.Connection]:
-    """A connection that reads the database as it was at one moment, while the site serves."""
-    with engine.connect() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.execution_options(isolation_level="REPEATABLE READ")
-        else:
-            # pysqlite starts no transaction for reads: each table would come from another moment.
-            connection.exec_driver_sql("BEGIN")
-        try:
-            yield connection
-        finally:
-            connection.rollback()
-
-
-def _begin() -> None:
-    """Open the target's transaction now, so that a batch's savepoint lies inside it.
-
-    pysqlite opens SQLite's transaction only before a write, and a SAVEPOINT taken outside
-    one starts a transaction of its own that releasing it commits.
-    """
-    connection = db.session.connection()
-    if connection.dialect.name == "sqlite":
-        driver = connection.connection.driver_connection
-        if driver is not None and not driver.in_transaction:
-            connection.exec_driver_sql("BEGIN")
 
 
 def _rows(connection: sa.Connection, table: sa.Table) -> sa.Result[Any]:

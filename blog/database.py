@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 import flask_migrate
+import sqlalchemy as sa
 from flask import Flask
 from flask.cli import with_appcontext
 from sqlalchemy import event
@@ -52,6 +55,36 @@ def _sqlite_pragmas(connection: sqlite3.Connection, _record: object) -> None:
     cursor.execute("PRAGMA synchronous = NORMAL")
     cursor.execute("PRAGMA busy_timeout = 15000")
     cursor.close()
+
+
+@contextmanager
+def snapshot(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A connection that reads the database as it was at one moment, while the site goes on
+    writing; rolled back at the end.
+    """
+    with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execution_options(isolation_level="REPEATABLE READ")
+        else:
+            # pysqlite starts no transaction for reads: each query would see another moment.
+            connection.exec_driver_sql("BEGIN")
+        try:
+            yield connection
+        finally:
+            connection.rollback()
+
+
+def begin_now() -> None:
+    """Open the session's transaction now, so that the savepoints taken next lie inside it.
+
+    pysqlite opens SQLite's transaction only before a write, and a SAVEPOINT taken outside one
+    starts a transaction of its own that releasing it commits.
+    """
+    connection = db.session.connection()
+    if connection.dialect.name == "sqlite":
+        driver = connection.connection.driver_connection
+        if driver is not None and not driver.in_transaction:
+            connection.exec_driver_sql("BEGIN")
 
 
 @click.command("init-db")

@@ -42,6 +42,7 @@ from werkzeug.datastructures import MultiDict
 from blog import images
 from blog.body_images import MEDIA_PATH
 from blog.cli import USERNAME
+from blog.database import begin_now
 from blog.dates import utcnow
 from blog.extensions import db
 from blog.forms import ArticleForm
@@ -255,7 +256,7 @@ class Migration:
         The rows it added are rolled back to a savepoint, and the image files stored for it
         that no row uses are removed. An error of the database itself stops the run.
         """
-        self._begin()
+        begin_now()  # a dry run's savepoints must not commit on SQLite
         authors, stored_images = dict(self._authors), dict(self._images)
         self._saved, self._stored_for_post = False, []
         savepoint = db.session.begin_nested()
@@ -508,19 +509,6 @@ class Migration:
                 media = current_media()
                 for file in media.names(stem):
                     media.delete(file)
-
-    def _begin(self) -> None:
-        """Make sure the run's transaction is open before a savepoint is taken.
-
-        pysqlite opens SQLite's transaction only before a write, and a SAVEPOINT taken outside
-        one starts a transaction of its own that releasing it commits: a dry run would keep
-        what it should roll back. So on SQLite the transaction is begun here.
-        """
-        connection = db.session.connection()
-        if connection.dialect.name == "sqlite":
-            driver = connection.connection.driver_connection
-            if driver is not None and not driver.in_transaction:
-                connection.exec_driver_sql("BEGIN")
 
     def _checkpoint(self) -> None:
         """End a batch: commit it (flush it, in a dry run) and let go of its rows."""
