@@ -188,6 +188,7 @@ class PageCache:
         return [data]
 
     def _unreachable(self, error: redis.RedisError) -> None:
+        """Say in the log that this request went without the shared cache."""
         self.logger.warning("The page cache could not be reached (%s); pages are rendered.", error)
 
     def _for_reader(self, environ: dict[str, Any]) -> bool:
